@@ -1,0 +1,36 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => {
+      const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+      const bases = inject("standinBases");
+      return {
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.jsonc" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: "test-admin-token-0123456789",
+            TOKEN_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            STRIPE_SECRET_KEY: "sk_test_standin_secret",
+            STRIPE_WEBHOOK_SECRET: "whsec_standin_secret",
+            AI_API_KEY: "ai-standin-key",
+            PUBLIC_BASE_URL: "https://credits.example.test",
+            TELEGRAM_API_BASE: bases.telegram,
+            STRIPE_API_BASE: bases.stripe,
+            AI_BASE_URL: `${bases.model}/v1`,
+          },
+        },
+      };
+    }),
+  ],
+  test: {
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
