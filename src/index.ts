@@ -1,8 +1,9 @@
-import { DurableObject } from "cloudflare:workers";
-export class CreditAccount extends DurableObject<Env> {}
+import { createApp } from "./app";
+
+export { CreditAccount } from "./account/credit-account";
+
+const app = createApp();
+
 export default {
-  async fetch(request: Request, env: Env) {
-    const r = await fetch(`${env.TELEGRAM_API_BASE}/botX/getMe`);
-    return new Response(await r.text());
-  },
+  fetch: app.fetch,
 } satisfies ExportedHandler<Env>;

@@ -30,7 +30,9 @@ export async function serve(handler: Handler, port = 0): Promise<RunningServer> 
       const request = new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body });
       const response = await handler(request);
       res.statusCode = response.status;
-      response.headers.forEach((value, key) => res.setHeader(key, value));
+      response.headers.forEach((value, key) => {
+        res.setHeader(key, value);
+      });
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
       res.statusCode = 500;

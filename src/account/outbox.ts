@@ -1,0 +1,99 @@
+import { describeError, log } from "../log";
+
+/**
+ * The transactional outbox: every ledger write adds its `seq` to `outbox` in the same
+ * transaction; the alarm copies those entries to D1 and deletes the outbox rows only
+ * after D1 confirmed the batch. Inserts are `ON CONFLICT DO NOTHING` on (instance, seq),
+ * so a flush repeated after a crash or eviction never duplicates history.
+ */
+
+/** Rows per D1 statement: the whole batch travels as one JSON parameter. */
+const ROWS_PER_STATEMENT = 200;
+/** Statements per D1 batch (one round trip, one D1 transaction). */
+const STATEMENTS_PER_FLUSH = 5;
+
+interface OutboxRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  kind: string;
+  operation: string | null;
+  amount_micros: number;
+  balance_after_micros: number;
+  idempotency_key: string | null;
+  end_user_id: string | null;
+  reference: string | null;
+  memo: string | null;
+  created_at: number;
+}
+
+const INSERT_HISTORY = `INSERT INTO ledger_entries
+  (instance_id, seq, kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
+  SELECT ?1, e.value ->> '$.seq', e.value ->> '$.kind', e.value ->> '$.operation', e.value ->> '$.amount_micros',
+         e.value ->> '$.balance_after_micros', e.value ->> '$.idempotency_key', e.value ->> '$.end_user_id',
+         e.value ->> '$.reference', e.value ->> '$.memo', e.value ->> '$.created_at'
+  FROM json_each(?2) AS e WHERE true
+  ON CONFLICT (instance_id, seq) DO NOTHING`;
+
+const UPDATE_PROJECTION = `UPDATE instances
+  SET balance_micros = ?2, out_of_credits = ?3, projected_seq = ?4, projected_at = ?5
+  WHERE id = ?1 AND projected_seq <= ?4`;
+
+export interface Projection {
+  balanceMicros: number;
+  outOfCredits: boolean;
+  seq: number;
+}
+
+export interface FlushResult {
+  copied: number;
+  more: boolean;
+  /** Highest seq D1 confirmed in this batch, or null when there was nothing to copy. */
+  lastSeq: number | null;
+}
+
+/** Copies the oldest pending entries (and the projection) to D1 in one batch; deletes nothing. */
+export async function copyToHistory(
+  sql: SqlStorage,
+  db: D1Database,
+  instanceId: string,
+  projection: Projection,
+): Promise<FlushResult> {
+  const limit = ROWS_PER_STATEMENT * STATEMENTS_PER_FLUSH;
+  const rows = sql
+    .exec<OutboxRow>(
+      `SELECT l.seq, l.kind, l.operation, l.amount_micros, l.balance_after_micros, l.idempotency_key,
+              l.end_user_id, l.reference, l.memo, l.created_at
+       FROM outbox o JOIN ledger l ON l.seq = o.seq ORDER BY o.seq LIMIT ?`,
+      limit + 1,
+    )
+    .toArray();
+  const more = rows.length > limit;
+  const batch = more ? rows.slice(0, limit) : rows;
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
+    const chunk = batch.slice(i, i + ROWS_PER_STATEMENT);
+    statements.push(db.prepare(INSERT_HISTORY).bind(instanceId, JSON.stringify(chunk)));
+  }
+  statements.push(
+    db
+      .prepare(UPDATE_PROJECTION)
+      .bind(instanceId, projection.balanceMicros, projection.outOfCredits ? 1 : 0, projection.seq, Date.now()),
+  );
+  await db.batch(statements);
+  return { copied: batch.length, more, lastSeq: batch.at(-1)?.seq ?? null };
+}
+
+export async function flushOutbox(
+  sql: SqlStorage,
+  db: D1Database,
+  instanceId: string,
+  projection: Projection,
+): Promise<FlushResult> {
+  const result = await copyToHistory(sql, db, instanceId, projection);
+  // Only now, with D1's confirmation in hand, may the rows go. Entries added meanwhile have higher seq.
+  if (result.lastSeq !== null) sql.exec("DELETE FROM outbox WHERE seq <= ?", result.lastSeq);
+  return result;
+}
+
+export function logFlushFailure(instanceId: string, attempt: number, error: unknown): void {
+  log("warn", "outbox_flush_failed", { instanceId, attempt, error: describeError(error) });
+}

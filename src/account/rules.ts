@@ -1,0 +1,44 @@
+import { isBackground, type Operation } from "./types";
+
+/** Pure spending rules of a CreditAccount. */
+
+export const DAY_MS = 86_400_000;
+
+/** UTC day number, the key of the daily rollups. */
+export function dayOf(epochMs: number): number {
+  return Math.floor(epochMs / DAY_MS);
+}
+
+export type SpendDecision = { ok: true } | { ok: false; reason: "insufficient_credits" | "background_floor" };
+
+/**
+ * User answers may spend down to zero; background work must leave `floorMicros`
+ * behind so it cannot eat the last credits that keep the bot answering.
+ */
+export function canSpend(
+  availableMicros: number,
+  costMicros: number,
+  operation: Operation,
+  floorMicros: number,
+): SpendDecision {
+  if (isBackground(operation)) {
+    return availableMicros >= costMicros + floorMicros ? { ok: true } : { ok: false, reason: "background_floor" };
+  }
+  return availableMicros >= costMicros ? { ok: true } : { ok: false, reason: "insufficient_credits" };
+}
+
+/** Out of credits: the available balance cannot cover one worst-case answer. */
+export function isOutOfCredits(availableMicros: number, answerWorstCaseMicros: number): boolean {
+  return availableMicros < Math.max(1, answerWorstCaseMicros);
+}
+
+/** A settle never charges more than was reserved: the hold is the ceiling agreed in advance. */
+export function settleAmounts(maxCostMicros: number, actualCostMicros: number): { charged: number; released: number } {
+  const charged = Math.min(maxCostMicros, actualCostMicros);
+  return { charged, released: maxCostMicros - charged };
+}
+
+/** Backoff for retried background work (outbox flush, later Stripe calls): 2s, 4s, … capped at 5 min. */
+export function backoffMs(attempt: number): number {
+  return Math.min(300_000, 2_000 * 2 ** Math.min(attempt, 8));
+}

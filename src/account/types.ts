@@ -1,0 +1,140 @@
+/** Types of the CreditAccount RPC contract, shared by the Worker routes and the object. */
+
+export const OPERATIONS = ["response", "knowhow_update", "role_update"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Background operations must leave the floor untouched so user answers keep flowing. */
+export function isBackground(operation: Operation): boolean {
+  return operation !== "response";
+}
+
+export type LedgerKind = "grant" | "usage" | "hold_settle" | "adjustment" | "recharge" | "top_up" | "refund";
+
+export interface LedgerEntry {
+  seq: number;
+  kind: LedgerKind;
+  operation: Operation | null;
+  amountMicros: number;
+  balanceAfterMicros: number;
+  idempotencyKey: string | null;
+  endUserId: string | null;
+  reference: string | null;
+  memo: string | null;
+  createdAt: number;
+}
+
+/**
+ * Who is calling. The usage API passes the SHA-256 of the presented key and the object
+ * checks it against its own copy, so authenticating costs no extra round trip; the Worker's
+ * own features (the Telegram bot, admin routes) call as `internal`.
+ */
+export type Caller = { kind: "api"; keyHash: string } | { kind: "internal" };
+
+export type Refusal =
+  | "not_found"
+  | "unauthorized"
+  | "insufficient_credits"
+  | "background_floor"
+  | "idempotency_key_reused"
+  | "hold_not_found"
+  | "hold_not_open"
+  | "hold_expired"
+  | "already_provisioned";
+
+export type Outcome<T> = ({ ok: true } & T) | { ok: false; reason: Refusal; message?: string };
+
+export interface ProvisionInput {
+  instanceId: string;
+  ownerTelegramId: number;
+  license: string;
+  bonusMicros: number;
+  apiKeyHash: string;
+  webhookSecretHash: string;
+  botTokenSealed: string;
+  systemPrompt: string | null;
+}
+
+export interface BalanceView {
+  balanceMicros: number;
+  availableMicros: number;
+  heldMicros: number;
+  outOfCredits: boolean;
+}
+
+export interface AccountStatus extends BalanceView {
+  instanceId: string;
+  ownerTelegramId: number;
+  license: string;
+  systemPrompt: string | null;
+  createdAt: number;
+  lastSeq: number;
+  pendingOutbox: number;
+}
+
+export interface ChargeInput {
+  idempotencyKey: string;
+  operation: Operation;
+  costMicros: number;
+  /** Canonical text of the original request, so a reused key with other parameters is caught. */
+  fingerprint: string;
+  endUserId?: string | null;
+}
+
+export interface ChargeResult {
+  chargedMicros: number;
+  balanceMicros: number;
+  seq: number;
+  replayed: boolean;
+}
+
+export interface HoldInput {
+  idempotencyKey: string;
+  operation: Operation;
+  maxCostMicros: number;
+  ttlMs: number;
+  fingerprint: string;
+  endUserId?: string | null;
+}
+
+export interface HoldResult {
+  holdId: string;
+  expiresAt: number;
+  replayed: boolean;
+}
+
+export interface SettleInput {
+  holdId: string;
+  costMicros: number;
+  fingerprint: string;
+}
+
+export interface SettleResult {
+  chargedMicros: number;
+  releasedMicros: number;
+  balanceMicros: number;
+  replayed: boolean;
+}
+
+export interface ReleaseResult {
+  releasedMicros: number;
+  balanceMicros: number;
+  availableMicros: number;
+}
+
+export interface AdjustInput {
+  idempotencyKey: string;
+  amountMicros: number;
+  reason: string;
+}
+
+export interface AdjustResult {
+  seq: number;
+  amountMicros: number;
+  balanceMicros: number;
+  replayed: boolean;
+}
+
+export interface LedgerPage {
+  entries: LedgerEntry[];
+  nextCursor: number | null;
+}

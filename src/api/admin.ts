@@ -1,0 +1,242 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { drizzle } from "drizzle-orm/d1";
+import type { LedgerEntry } from "../account/types";
+import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../crypto";
+import { instances } from "../db/schema";
+import { loadConfig } from "../env";
+import { ApiError } from "../errors";
+import { describeError, log } from "../log";
+import { isBadTokenError, telegramApi } from "../telegram/api";
+import {
+  AdjustmentBody,
+  AdjustmentResult,
+  CreatedInstance,
+  CreateInstanceBody,
+  ErrorSchema,
+  InstanceId,
+  InstanceView,
+  LedgerPageSchema,
+  LedgerQuery,
+} from "./schemas";
+import { type AppEnv, account, fingerprint, iso, requireAdmin, unwrap } from "./shared";
+
+const errors = {
+  400: { description: "Invalid request", content: { "application/json": { schema: ErrorSchema } } },
+  401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorSchema } } },
+  404: { description: "Unknown instance", content: { "application/json": { schema: ErrorSchema } } },
+} as const;
+const security = [{ adminToken: [] }];
+const Params = z.object({ id: InstanceId });
+
+export const adminApi = new OpenAPIHono<AppEnv>();
+adminApi.use("/admin/*", requireAdmin);
+
+adminApi.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/instances",
+    summary: "Provision an instance: register its Telegram webhook and grant the license bonus",
+    security,
+    request: { body: { content: { "application/json": { schema: CreateInstanceBody } }, required: true } },
+    responses: {
+      201: { description: "Provisioned", content: { "application/json": { schema: CreatedInstance } } },
+      409: { description: "instance_exists", content: { "application/json": { schema: ErrorSchema } } },
+      502: { description: "Telegram unreachable", content: { "application/json": { schema: ErrorSchema } } },
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const config = loadConfig(c.env);
+    const license = body.license ?? (config.licenseBonusMicros.has("starter") ? "starter" : "none");
+    const bonusMicros = config.licenseBonusMicros.get(license);
+    if (bonusMicros === undefined && body.license !== undefined) {
+      const known = [...config.licenseBonusMicros.keys()].join(", ") || "none configured";
+      throw new ApiError("invalid_request", `Unknown license "${body.license.slice(0, 64)}" (known: ${known}).`);
+    }
+    const stub = account(c.env, body.id);
+    const existing = await stub.status();
+    if (existing.ok) throw new ApiError("instance_exists", "An instance with this id already exists.");
+
+    const webhookSecret = randomToken(32);
+    const apiKey = `ck_${randomToken(32)}`;
+    const webhookUrl = `${config.publicBaseUrl}/telegram/${body.id}`;
+    try {
+      await telegramApi(config, body.telegramBotToken).setWebhook(webhookUrl, {
+        secret_token: webhookSecret,
+        allowed_updates: ["message", "edited_message", "callback_query"],
+      });
+    } catch (error) {
+      if (isBadTokenError(error)) throw new ApiError("invalid_bot_token", "Telegram rejected this bot token.");
+      log("warn", "set_webhook_failed", { instanceId: body.id, error: describeError(error) });
+      throw new ApiError("upstream_unavailable", "Telegram could not be reached; nothing was created. Try again.");
+    }
+
+    const key = await importEncryptionKey(c.env.TOKEN_ENCRYPTION_KEY);
+    const [botTokenSealed, webhookSecretHash, apiKeyHash] = await Promise.all([
+      encryptSecret(key, body.telegramBotToken),
+      sha256Hex(webhookSecret),
+      sha256Hex(apiKey),
+    ]);
+    const now = Date.now();
+    const provisioned = unwrap(
+      await stub.provision({
+        instanceId: body.id,
+        ownerTelegramId: body.ownerTelegramId,
+        license,
+        bonusMicros: bonusMicros ?? 0,
+        apiKeyHash,
+        webhookSecretHash,
+        botTokenSealed,
+        systemPrompt: body.systemPrompt ?? null,
+      }),
+    );
+    // The registry row lets cron find the instance; the object is already the source of truth.
+    await drizzle(c.env.DB)
+      .insert(instances)
+      .values({
+        id: body.id,
+        ownerTelegramId: body.ownerTelegramId,
+        license,
+        botTokenSealed,
+        webhookSecretHash,
+        apiKeyHash,
+        createdAt: now,
+        balanceMicros: provisioned.balanceMicros,
+      })
+      .onConflictDoNothing();
+    return c.json({ id: body.id, apiKey, webhookUrl, balanceMicros: provisioned.balanceMicros }, 201);
+  },
+);
+
+adminApi.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/instances/{id}",
+    summary: "Balance, auto-recharge settings and state",
+    security,
+    request: { params: Params },
+    responses: {
+      200: { description: "The instance", content: { "application/json": { schema: InstanceView } } },
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const s = unwrap(await account(c.env, id).status());
+    return c.json(
+      {
+        id: s.instanceId,
+        ownerTelegramId: s.ownerTelegramId,
+        license: s.license,
+        createdAt: iso(s.createdAt),
+        balanceMicros: s.balanceMicros,
+        availableMicros: s.availableMicros,
+        heldMicros: s.heldMicros,
+        outOfCredits: s.outOfCredits,
+        state: s.outOfCredits ? ("out_of_credits" as const) : ("active" as const),
+        autoRecharge: null,
+        history: { lastSeq: s.lastSeq, pendingCopies: s.pendingOutbox },
+      },
+      200,
+    );
+  },
+);
+
+adminApi.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/instances/{id}/adjustments",
+    summary: "Grant or remove credits (idempotent)",
+    security,
+    request: { params: Params, body: { content: { "application/json": { schema: AdjustmentBody } }, required: true } },
+    responses: {
+      201: {
+        description: "Adjusted (or the first result of a retry)",
+        content: { "application/json": { schema: AdjustmentResult } },
+      },
+      409: {
+        description: "idempotencyKey reused with other parameters",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const result = unwrap(
+      await account(c.env, id).adjust(body, fingerprint({ amountMicros: body.amountMicros, reason: body.reason })),
+    );
+    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json({ entryId: result.seq, amountMicros: result.amountMicros, balanceMicros: result.balanceMicros }, 201);
+  },
+);
+
+function entryView(e: LedgerEntry) {
+  return {
+    entryId: e.seq,
+    kind: e.kind,
+    operation: e.operation,
+    amountMicros: e.amountMicros,
+    balanceAfterMicros: e.balanceAfterMicros,
+    idempotencyKey: e.idempotencyKey,
+    endUserId: e.endUserId,
+    reference: e.reference,
+    memo: e.memo,
+    createdAt: iso(e.createdAt),
+  };
+}
+
+/** RFC 4180 field; a leading formula character is neutralised so spreadsheets do not execute it. */
+function csvField(value: string | number | null): string {
+  if (value === null) return "";
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text) && typeof value === "string") text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+adminApi.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/instances/{id}/ledger",
+    summary: "Ledger entries, newest first, in cursor pages (CSV with Accept: text/csv)",
+    security,
+    request: { params: Params, query: LedgerQuery },
+    responses: {
+      200: {
+        description: "A page of entries",
+        content: { "application/json": { schema: LedgerPageSchema }, "text/csv": { schema: z.string() } },
+      },
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const limit = query.limit ? Number(query.limit) : 100;
+    const page = unwrap(await account(c.env, id).ledger(query.cursor ? Number(query.cursor) : null, limit));
+    const entries = page.entries.map(entryView);
+    const nextCursor = page.nextCursor === null ? null : String(page.nextCursor);
+    if ((c.req.header("accept") ?? "").includes("text/csv")) {
+      const columns = Object.keys(entryView(page.entries[0] ?? emptyEntry)) as (keyof ReturnType<typeof entryView>)[];
+      const lines = [columns.join(","), ...entries.map((e) => columns.map((k) => csvField(e[k])).join(","))];
+      if (nextCursor) c.header("X-Next-Cursor", nextCursor);
+      return c.body(`${lines.join("\r\n")}\r\n`, 200, { "content-type": "text/csv; charset=utf-8" });
+    }
+    return c.json({ entries, nextCursor }, 200);
+  },
+);
+
+const emptyEntry: LedgerEntry = {
+  seq: 0,
+  kind: "grant",
+  operation: null,
+  amountMicros: 0,
+  balanceAfterMicros: 0,
+  idempotencyKey: null,
+  endUserId: null,
+  reference: null,
+  memo: null,
+  createdAt: 0,
+};

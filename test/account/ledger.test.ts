@@ -1,0 +1,225 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { freshId, stub, USD } from "../helpers";
+
+const internal = { kind: "internal" } as const;
+
+async function newAccount(balanceUsd: number) {
+  const id = freshId("acct");
+  const s = stub(id);
+  const result = await s.provision({
+    instanceId: id,
+    ownerTelegramId: 5551,
+    license: "test",
+    bonusMicros: balanceUsd * USD,
+    apiKeyHash: "0".repeat(64),
+    webhookSecretHash: "1".repeat(64),
+    botTokenSealed: "v1.x.y",
+    systemPrompt: null,
+  });
+  expect(result.ok).toBe(true);
+  return { id, s };
+}
+
+function charge(key: string, costMicros: number, operation: "response" | "knowhow_update" = "response") {
+  return { idempotencyKey: key, operation, costMicros, fingerprint: `${operation}:${costMicros}` };
+}
+
+describe("CreditAccount ledger", () => {
+  it("keeps balance = sum of ledger entries, each with its balance_after", async () => {
+    const { s } = await newAccount(10);
+    await s.charge(internal, charge("a", 1_500_000));
+    await s.charge(internal, charge("b", 250));
+    await s.adjust({ idempotencyKey: "adj", amountMicros: -3 * USD, reason: "correction" }, "fp");
+    const page = await s.ledger(null, 100);
+    if (!page.ok) throw new Error("ledger");
+    const chronological = [...page.entries].reverse();
+    let running = 0;
+    for (const entry of chronological) {
+      running += entry.amountMicros;
+      expect(entry.balanceAfterMicros).toBe(running);
+    }
+    const balance = await s.balance(internal);
+    expect(balance.ok && balance.balanceMicros).toBe(10 * USD - 1_500_000 - 250 - 3 * USD);
+    expect(running).toBe(10 * USD - 1_500_000 - 250 - 3 * USD);
+  });
+
+  it("refuses a debit that would go below zero and changes nothing", async () => {
+    const { s } = await newAccount(1);
+    const refused = await s.charge(internal, charge("big", USD + 1));
+    expect(refused).toEqual({ ok: false, reason: "insufficient_credits" });
+    const exact = await s.charge(internal, charge("exact", USD));
+    expect(exact.ok && exact.balanceMicros).toBe(0);
+    const page = await s.ledger(null, 10);
+    expect(page.ok && page.entries.length).toBe(2);
+  });
+
+  it("a reused idempotency key with other parameters is refused", async () => {
+    const { s } = await newAccount(5);
+    const first = await s.charge(internal, charge("k1", 1000));
+    const again = await s.charge(internal, charge("k1", 1000));
+    const other = await s.charge(internal, charge("k1", 2000));
+    expect(first.ok && again.ok && again.replayed).toBe(true);
+    if (first.ok && again.ok) expect({ ...again, replayed: false }).toEqual(first);
+    expect(other).toMatchObject({ ok: false, reason: "idempotency_key_reused" });
+  });
+
+  it("background operations leave the floor for user answers", async () => {
+    const { s } = await newAccount(6);
+    // Floor is $5: a $1.50 background job on $6 would leave $4.50.
+    expect(await s.charge(internal, charge("bg1", 1_500_000, "knowhow_update"))).toEqual({
+      ok: false,
+      reason: "background_floor",
+    });
+    expect((await s.charge(internal, charge("bg2", USD, "knowhow_update"))).ok).toBe(true);
+    // A user answer may still spend down to zero.
+    const answer = await s.charge(internal, charge("ans", 5 * USD));
+    expect(answer.ok && answer.balanceMicros).toBe(0);
+  });
+});
+
+describe("holds", () => {
+  it("50 concurrent holds against a balance that covers 10: exactly 10 succeed", async () => {
+    const { s } = await newAccount(10);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        s.hold(internal, {
+          idempotencyKey: `h${i}`,
+          operation: "response",
+          maxCostMicros: USD,
+          ttlMs: 60_000,
+          fingerprint: "same",
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(results.filter((r) => !r.ok && r.reason === "insufficient_credits")).toHaveLength(40);
+    const view = await s.balance(internal);
+    expect(view).toMatchObject({
+      ok: true,
+      balanceMicros: 10 * USD,
+      heldMicros: 10 * USD,
+      availableMicros: 0,
+      outOfCredits: true,
+    });
+  });
+
+  it("settling below the hold charges the actual cost and returns the rest; retries replay", async () => {
+    const { s } = await newAccount(3);
+    const hold = await s.hold(internal, {
+      idempotencyKey: "h",
+      operation: "response",
+      maxCostMicros: 2 * USD,
+      ttlMs: 60_000,
+      fingerprint: "f",
+    });
+    if (!hold.ok) throw new Error("hold");
+    expect((await s.balance(internal)).ok && (await s.balance(internal))).toMatchObject({ availableMicros: USD });
+    const settled = await s.settle(internal, { holdId: hold.holdId, costMicros: 300_000, fingerprint: "s" });
+    expect(settled).toMatchObject({
+      ok: true,
+      chargedMicros: 300_000,
+      releasedMicros: 1_700_000,
+      balanceMicros: 2_700_000,
+    });
+    const retry = await s.settle(internal, { holdId: hold.holdId, costMicros: 300_000, fingerprint: "s" });
+    expect(retry).toMatchObject({ ok: true, chargedMicros: 300_000, balanceMicros: 2_700_000, replayed: true });
+    const conflicting = await s.settle(internal, { holdId: hold.holdId, costMicros: 1, fingerprint: "other" });
+    expect(conflicting).toMatchObject({ ok: false, reason: "hold_not_open" });
+    expect(await s.balance(internal)).toMatchObject({ balanceMicros: 2_700_000, heldMicros: 0 });
+  });
+
+  it("a settle above the hold charges at most the hold", async () => {
+    const { s } = await newAccount(3);
+    const hold = await s.hold(internal, {
+      idempotencyKey: "h",
+      operation: "response",
+      maxCostMicros: USD,
+      ttlMs: 60_000,
+      fingerprint: "f",
+    });
+    if (!hold.ok) throw new Error("hold");
+    expect(await s.settle(internal, { holdId: hold.holdId, costMicros: 5 * USD, fingerprint: "s" })).toMatchObject({
+      chargedMicros: USD,
+      balanceMicros: 2 * USD,
+    });
+  });
+
+  it("released and expired holds free their amount", async () => {
+    const { id, s } = await newAccount(2);
+    const a = await s.hold(internal, {
+      idempotencyKey: "a",
+      operation: "response",
+      maxCostMicros: USD,
+      ttlMs: 60_000,
+      fingerprint: "f",
+    });
+    const b = await s.hold(internal, {
+      idempotencyKey: "b",
+      operation: "response",
+      maxCostMicros: USD,
+      ttlMs: 60_000,
+      fingerprint: "f",
+    });
+    if (!a.ok || !b.ok) throw new Error("hold");
+    expect(await s.balance(internal)).toMatchObject({ availableMicros: 0 });
+    expect(await s.release(internal, a.holdId)).toMatchObject({ ok: true, releasedMicros: USD, availableMicros: USD });
+    expect(await s.release(internal, a.holdId)).toMatchObject({ ok: true, releasedMicros: 0 });
+    // Age hold b past its expiry, as if the caller had died mid-answer.
+    await runInDurableObject(s, (_instance, state) => {
+      state.storage.sql.exec("UPDATE holds SET expires_at = ? WHERE id = ?", Date.now() - 1, b.holdId);
+    });
+    expect(await s.balance(internal)).toMatchObject({
+      balanceMicros: 2 * USD,
+      heldMicros: 0,
+      availableMicros: 2 * USD,
+    });
+    expect(await s.settle(internal, { holdId: b.holdId, costMicros: 1, fingerprint: "s" })).toMatchObject({
+      ok: false,
+      reason: "hold_expired",
+    });
+    expect(id).toBeTruthy();
+  });
+
+  it("the alarm expires abandoned holds on its own", async () => {
+    const { s } = await newAccount(2);
+    const h = await s.hold(internal, {
+      idempotencyKey: "a",
+      operation: "response",
+      maxCostMicros: USD,
+      ttlMs: 50,
+      fingerprint: "f",
+    });
+    expect(h.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 80));
+    await runDurableObjectAlarm(s);
+    const held = await runInDurableObject(
+      s,
+      (_i, state) =>
+        state.storage.sql.exec<{ held_micros: number }>("SELECT held_micros FROM account").one().held_micros,
+    );
+    expect(held).toBe(0);
+  });
+});
+
+describe("rollups", () => {
+  it("counts cost and operations per day and distinct end users", async () => {
+    const { s } = await newAccount(50);
+    await s.charge(internal, { ...charge("1", 100), endUserId: "u1" });
+    await s.charge(internal, { ...charge("2", 200), endUserId: "u1" });
+    await s.charge(internal, { ...charge("3", 300), endUserId: "u2" });
+    await s.charge(internal, charge("4", 1000, "knowhow_update"));
+    const rows = await runInDurableObject(s, (_i, state) => ({
+      usage: state.storage.sql
+        .exec("SELECT operation, cost_micros, count FROM usage_daily ORDER BY operation")
+        .toArray(),
+      users: state.storage.sql.exec("SELECT COUNT(*) AS n FROM active_users_daily").one().n,
+    }));
+    expect(rows.usage).toEqual([
+      { operation: "knowhow_update", cost_micros: 1000, count: 1 },
+      { operation: "response", cost_micros: 600, count: 3 },
+    ]);
+    expect(rows.users).toBe(2);
+    expect(env.DB).toBeTruthy();
+  });
+});
