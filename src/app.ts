@@ -7,6 +7,7 @@ import type { AppEnv } from "./api/shared";
 import { usageApi } from "./api/usage";
 import { ApiError, type ErrorBody, errorResponse } from "./errors";
 import { describeError, log } from "./log";
+import { telegramWebhook } from "./telegram/webhook";
 
 /** Requests larger than this are refused before they are read: every legitimate body is far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -52,6 +53,7 @@ export function createApp() {
   app.use("/admin/*", requireJson);
   app.use("/v1/*", requireJson);
 
+  app.route("/", telegramWebhook);
   app.route("/", adminApi);
   app.route("/", usageApi);
 

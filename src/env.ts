@@ -17,13 +17,15 @@ export interface Config {
   minManualTopUpMicros: number;
   maxRechargesPerDay: number;
   backgroundFloorMicros: number;
+  /** What one end user may cost the owner per UTC day, so a single user cannot drain the credits. */
+  endUserDailyCapMicros: number;
   /** Worst-case cost of one answer: what a hold reserves and what "out of credits" is measured against. */
   answerWorstCaseMicros: number;
 }
 
 /** Bounds of one answer; the prompt is capped by the bot, the completion by `max_tokens`. */
 export const MAX_PROMPT_TOKENS = 4_000;
-export const MAX_ANSWER_TOKENS = 1_000;
+export const MAX_ANSWER_TOKENS = 2_000;
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
@@ -80,6 +82,7 @@ export function loadConfig(env: Env): Config {
     minManualTopUpMicros: parseConfigUsd(env.MIN_MANUAL_TOP_UP_USD, 50),
     maxRechargesPerDay: parseCount(env.MAX_RECHARGES_PER_DAY, 5, "MAX_RECHARGES_PER_DAY"),
     backgroundFloorMicros: parseConfigUsd(env.BACKGROUND_FLOOR_USD, 5),
+    endUserDailyCapMicros: parseConfigUsd(env.END_USER_DAILY_CAP_USD, 1),
     answerWorstCaseMicros: worstCase.micros,
   };
   cache.set(env, config);

@@ -4,10 +4,12 @@
  */
 import { createModelStandin } from "./model";
 import { type RunningServer, serve } from "./server";
+import { createStripeStandin } from "./stripe";
 import { createTelegramStandin } from "./telegram";
 
 export { createModelStandin, type ModelRequestRecord, type ModelStandin } from "./model";
 export { type Handler, type RunningServer, serve } from "./server";
+export { createStripeStandin, signPayload } from "./stripe";
 export {
   type CallRecord,
   createTelegramStandin,
@@ -21,18 +23,21 @@ export {
 export interface StandinPorts {
   telegram?: number;
   model?: number;
-  // stripe?: number — added together with the Stripe stand-in (standins/stripe.ts).
+  stripe?: number;
 }
 
 export interface RunningStandins {
   telegram: RunningServer;
   model: RunningServer;
-  // stripe: RunningServer — added together with the Stripe stand-in.
+  stripe: RunningServer;
   close(): Promise<void>;
 }
 
 /** Starts every stand-in; port 0 (the default) picks a free port so parallel runs never collide. */
-export async function startStandins(ports: StandinPorts = {}): Promise<RunningStandins> {
+export async function startStandins(
+  ports: StandinPorts = {},
+  stripeWebhookSecret = "whsec_local",
+): Promise<RunningStandins> {
   const started: RunningServer[] = [];
   const closeAll = async () => {
     await Promise.all(started.map((server) => server.close()));
@@ -44,9 +49,10 @@ export async function startStandins(ports: StandinPorts = {}): Promise<RunningSt
     const modelStandin = createModelStandin();
     const model = await serve((request) => modelStandin.handle(request), ports.model ?? 0);
     started.push(model);
-    // Stripe stand-in goes here: `const stripe = await serve(createStripeStandin().handle, ports.stripe ?? 0);`,
-    // pushed onto `started` and returned below.
-    return { telegram, model, close: closeAll };
+    const stripeStandin = createStripeStandin({ webhookSecret: stripeWebhookSecret });
+    const stripe = await serve((request) => stripeStandin.handle(request), ports.stripe ?? 0);
+    started.push(stripe);
+    return { telegram, model, stripe, close: closeAll };
   } catch (error) {
     // A port already in use must not leave the servers started before it running.
     await closeAll();

@@ -1,18 +1,18 @@
 import type { TestProject } from "vitest/node";
-import { createModelStandin, createTelegramStandin } from "../standins";
-import { serve } from "../standins/server";
+import { startStandins } from "../standins";
+
+/** Must equal STRIPE_WEBHOOK_SECRET in vitest.config.ts: the stand-in signs what the Worker verifies. */
+export const TEST_STRIPE_WEBHOOK_SECRET = "whsec_standin_secret";
 
 /** Starts the Telegram, Stripe and model stand-ins on 127.0.0.1 for the whole run. */
 export default async function setup(project: TestProject) {
-  const telegramStandin = createTelegramStandin();
-  const modelStandin = createModelStandin();
-  const telegram = await serve((r) => telegramStandin.handle(r));
-  const model = await serve((r) => modelStandin.handle(r));
-  const stripe = await serve(async () => Response.json({ error: { message: "not yet" } }, { status: 501 }));
-  project.provide("standinBases", { telegram: telegram.origin, stripe: stripe.origin, model: model.origin });
-  return async () => {
-    await Promise.all([telegram.close(), stripe.close(), model.close()]);
-  };
+  const standins = await startStandins({}, TEST_STRIPE_WEBHOOK_SECRET);
+  project.provide("standinBases", {
+    telegram: standins.telegram.origin,
+    stripe: standins.stripe.origin,
+    model: standins.model.origin,
+  });
+  return () => standins.close();
 }
 
 declare module "vitest" {

@@ -1,8 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Api } from "grammy";
+import { decryptSecret, importEncryptionKey } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
+import { telegramApi } from "../telegram/api";
+import { type AccountPort, handleJob, outReason } from "../telegram/bot";
+import { sendText } from "../telegram/sender";
+import * as texts from "../telegram/texts";
+import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
+import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
+import { Ledger } from "./ledger";
 import { flushOutbox, logFlushFailure } from "./outbox";
-import { backoffMs, canSpend, dayOf, isOutOfCredits, settleAmounts } from "./rules";
+import { backoffMs } from "./rules";
 import { ACCOUNT_MIGRATIONS } from "./schema";
 import type {
   AccountStatus,
@@ -14,10 +23,7 @@ import type {
   ChargeResult,
   HoldInput,
   HoldResult,
-  LedgerEntry,
-  LedgerKind,
   LedgerPage,
-  Operation,
   Outcome,
   ProvisionInput,
   ReleaseResult,
@@ -29,41 +35,18 @@ import type {
 const FLUSH_DELAY_MS = 1_000;
 /** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
 const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
+/** Telegram redelivers for at most a day; handled update ids are kept a week. */
+const UPDATE_RETENTION_MS = 7 * 86_400_000;
+/** If the in-memory drain of the inbox dies with the object, the alarm picks the job up after this. */
+const INBOX_SAFETY_DELAY_MS = 30_000;
+/** Jobs processed at once (each may wait on the model). */
+const INBOX_CONCURRENCY = 8;
+/** A job that failed this often is dropped (and logged) instead of retried forever. */
+const MAX_JOB_ATTEMPTS = 5;
+/** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
+const ANSWER_HOLD_TTL_MS = 5 * 60_000;
 
-interface AccountRow extends Record<string, SqlStorageValue> {
-  instance_id: string;
-  owner_telegram_id: number;
-  license: string;
-  api_key_hash: string;
-  system_prompt: string | null;
-  created_at: number;
-  balance_micros: number;
-  held_micros: number;
-}
-
-interface HoldRow extends Record<string, SqlStorageValue> {
-  id: string;
-  idempotency_key: string;
-  operation: string;
-  max_cost_micros: number;
-  end_user_id: string | null;
-  status: "open" | "settled" | "released" | "expired";
-  expires_at: number;
-  settled_fingerprint: string | null;
-  settled_result: string | null;
-}
-
-interface NewEntry {
-  kind: LedgerKind;
-  amountMicros: number;
-  operation?: Operation | null;
-  idempotencyKey?: string | null;
-  endUserId?: string | null;
-  reference?: string | null;
-  memo?: string | null;
-}
-
-type Authorized = { ok: true; account: AccountRow } | { ok: false; reason: "not_found" | "unauthorized" };
+type Authorized = { ok: true } | { ok: false; reason: "not_found" | "unauthorized" };
 
 const encoder = new TextEncoder();
 
@@ -76,22 +59,25 @@ function sameDigest(a: string, b: string): boolean {
 }
 
 /**
- * One instance's credits. Every balance change runs inside one `transactionSync` (balance,
- * ledger entry with balance_after, idempotency record, outbox row, rollups) with no `await`,
- * so concurrent requests are serialized by the object and each change commits atomically
- * before the reply. Only the methods below without `#` are the RPC contract.
+ * One instance's credits and bot. Every balance change runs inside one `transactionSync`
+ * (see Ledger) with no `await`, so concurrent requests are serialized by the object and each
+ * change is durable before the reply. Only the methods without `#` are the RPC contract.
  */
 export class CreditAccount extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   readonly #config: Config;
+  readonly #ledger: Ledger;
   /** Cached alarm time so the debit path never awaits `getAlarm()`. */
   #alarmAt: number | null = null;
   #flushFailures = 0;
+  #draining: Promise<void> | null = null;
+  #api: Api | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#config = loadConfig(env);
+    this.#ledger = new Ledger(this.#sql, this.#config);
     void ctx.blockConcurrencyWhile(async () => {
       for (const step of ACCOUNT_MIGRATIONS) this.#sql.exec(step);
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -103,34 +89,9 @@ export class CreditAccount extends DurableObject<Env> {
   /** Creates the account with its license bonus. Refuses if the instance already exists. */
   provision(input: ProvisionInput): Outcome<{ balanceMicros: number }> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): Outcome<{ balanceMicros: number }> => {
-      if (this.#account()) return { ok: false, reason: "already_provisioned" };
-      this.#sql.exec(
-        `INSERT INTO account (id, instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash,
-           bot_token_sealed, system_prompt, created_at, balance_micros, held_micros)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
-        input.instanceId,
-        input.ownerTelegramId,
-        input.license,
-        input.apiKeyHash,
-        input.webhookSecretHash,
-        input.botTokenSealed,
-        input.systemPrompt,
-        now,
-      );
-      let balance = 0;
-      if (input.bonusMicros > 0) {
-        balance = this.#append(now, {
-          kind: "grant",
-          amountMicros: input.bonusMicros,
-          idempotencyKey: "license-bonus",
-          memo: `license bonus (${input.license})`,
-        }).balanceAfter;
-      }
-      return { ok: true, balanceMicros: balance };
-    });
+    const result = this.#tx(() => this.#ledger.provision(input, now));
     if (result.ok) {
-      this.#scheduleFlush(now);
+      this.#armAlarm(now + FLUSH_DELAY_MS);
       log("info", "instance_provisioned", { instanceId: input.instanceId, license: input.license });
     }
     return result;
@@ -139,111 +100,43 @@ export class CreditAccount extends DurableObject<Env> {
   /** Balance, available balance (balance minus open holds) and out-of-credits state. */
   balance(caller: Caller): Outcome<BalanceView> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync((): Outcome<BalanceView> => {
+    return this.#tx(() => {
       const auth = this.#authorize(caller);
       if (!auth.ok) return auth;
-      this.#expireHolds(now);
-      return { ok: true, ...this.#view() };
+      this.#ledger.expireHolds(now);
+      return { ok: true, ...this.#ledger.view() };
     });
   }
 
   /** Everything the operator sees about the account. */
   status(): Outcome<AccountStatus> {
-    const now = Date.now();
-    return this.ctx.storage.transactionSync((): Outcome<AccountStatus> => {
-      const account = this.#account();
-      if (!account) return { ok: false, reason: "not_found" };
-      this.#expireHolds(now);
-      const lastSeq = this.#sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM ledger").one().s ?? 0;
-      const pendingOutbox = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
-      return {
-        ok: true,
-        instanceId: account.instance_id,
-        ownerTelegramId: account.owner_telegram_id,
-        license: account.license,
-        systemPrompt: account.system_prompt,
-        createdAt: account.created_at,
-        lastSeq,
-        pendingOutbox,
-        ...this.#view(),
-      };
-    });
+    const status = this.#tx(() => this.#ledger.status(Date.now()));
+    return status ? { ok: true, ...status } : { ok: false, reason: "not_found" };
+  }
+
+  /** `/stats` figures, from rollups. */
+  stats(): Outcome<StatsSnapshot> {
+    if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    return { ok: true, ...this.#statsSnapshot(Date.now()) };
   }
 
   /** Debits a known cost once per idempotency key. */
   charge(caller: Caller, input: ChargeInput): Outcome<ChargeResult> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): Outcome<ChargeResult> => {
+    const result = this.#tx(() => {
       const auth = this.#authorize(caller);
-      if (!auth.ok) return auth;
-      const key = `usage:${input.idempotencyKey}`;
-      const prior = this.#replay<ChargeResult>(key, input.fingerprint);
-      if (prior) return prior;
-      this.#expireHolds(now);
-      const view = this.#view();
-      const decision = canSpend(
-        view.availableMicros,
-        input.costMicros,
-        input.operation,
-        this.#config.backgroundFloorMicros,
-      );
-      if (!decision.ok) return decision;
-      const { seq, balanceAfter } = this.#append(now, {
-        kind: "usage",
-        amountMicros: -input.costMicros,
-        operation: input.operation,
-        idempotencyKey: input.idempotencyKey,
-        endUserId: input.endUserId ?? null,
-      });
-      this.#rollup(now, input.operation, input.costMicros, input.endUserId ?? null);
-      const charged: ChargeResult = {
-        chargedMicros: input.costMicros,
-        balanceMicros: balanceAfter,
-        seq,
-        replayed: false,
-      };
-      this.#remember(key, input.fingerprint, charged, now);
-      return { ok: true, ...charged };
+      return auth.ok ? this.#ledger.charge(input, now) : auth;
     });
-    if (result.ok && !result.replayed) this.#scheduleFlush(now);
+    if (result.ok && !result.replayed) this.#afterBalanceChange(now);
     return result;
   }
 
   /** Reserves the worst-case cost of an operation whose real cost is known only afterwards. */
   hold(caller: Caller, input: HoldInput): Outcome<HoldResult> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): Outcome<HoldResult> => {
+    const result = this.#tx(() => {
       const auth = this.#authorize(caller);
-      if (!auth.ok) return auth;
-      const key = `hold:${input.idempotencyKey}`;
-      const prior = this.#replay<HoldResult>(key, input.fingerprint);
-      if (prior) return prior;
-      this.#expireHolds(now);
-      const view = this.#view();
-      const decision = canSpend(
-        view.availableMicros,
-        input.maxCostMicros,
-        input.operation,
-        this.#config.backgroundFloorMicros,
-      );
-      if (!decision.ok) return decision;
-      const holdId = `hold_${crypto.randomUUID().replaceAll("-", "")}`;
-      const expiresAt = now + input.ttlMs;
-      this.#sql.exec(
-        `INSERT INTO holds (id, idempotency_key, operation, max_cost_micros, end_user_id, status, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, 'open', ?, ?)`,
-        holdId,
-        input.idempotencyKey,
-        input.operation,
-        input.maxCostMicros,
-        input.endUserId ?? null,
-        now,
-        expiresAt,
-      );
-      this.#sql.exec("UPDATE account SET held_micros = held_micros + ?", input.maxCostMicros);
-      const held: HoldResult = { holdId, expiresAt, replayed: false };
-      this.#remember(key, input.fingerprint, held, now);
-      return { ok: true, ...held };
+      return auth.ok ? this.#ledger.hold(input, now) : auth;
     });
     if (result.ok && !result.replayed) this.#armAlarm(result.expiresAt);
     return result;
@@ -252,140 +145,110 @@ export class CreditAccount extends DurableObject<Env> {
   /** Charges the actual cost of a held operation (at most the hold) and frees the rest. */
   settle(caller: Caller, input: SettleInput): Outcome<SettleResult> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): Outcome<SettleResult> => {
+    const result = this.#tx(() => {
       const auth = this.#authorize(caller);
-      if (!auth.ok) return auth;
-      this.#expireHolds(now);
-      const hold = this.#hold(input.holdId);
-      if (!hold) return { ok: false, reason: "hold_not_found" };
-      if (hold.status === "settled") {
-        if (hold.settled_fingerprint === input.fingerprint && hold.settled_result) {
-          return { ok: true, ...(JSON.parse(hold.settled_result) as SettleResult), replayed: true };
-        }
-        return { ok: false, reason: "hold_not_open", message: "This hold was already settled with other values." };
-      }
-      if (hold.status === "expired") return { ok: false, reason: "hold_expired" };
-      if (hold.status === "released") return { ok: false, reason: "hold_not_open", message: "This hold was released." };
-      const { charged, released } = settleAmounts(hold.max_cost_micros, input.costMicros);
-      this.#sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
-      let balance = this.#account()?.balance_micros ?? 0;
-      if (charged > 0) {
-        const operation = hold.operation as Operation;
-        balance = this.#append(now, {
-          kind: "hold_settle",
-          amountMicros: -charged,
-          operation,
-          idempotencyKey: hold.idempotency_key,
-          endUserId: hold.end_user_id,
-          reference: hold.id,
-        }).balanceAfter;
-        this.#rollup(now, operation, charged, hold.end_user_id);
-      }
-      const settled: SettleResult = {
-        chargedMicros: charged,
-        releasedMicros: released,
-        balanceMicros: balance,
-        replayed: false,
-      };
-      this.#sql.exec(
-        "UPDATE holds SET status = 'settled', settled_fingerprint = ?, settled_result = ? WHERE id = ?",
-        input.fingerprint,
-        JSON.stringify(settled),
-        hold.id,
-      );
-      return { ok: true, ...settled };
+      return auth.ok ? this.#ledger.settle(input, now) : auth;
     });
-    if (result.ok && !result.replayed && result.chargedMicros > 0) this.#scheduleFlush(now);
+    if (result.ok && !result.replayed) this.#afterBalanceChange(now);
     return result;
   }
 
   /** Frees a hold without charging. Releasing twice, or an expired hold, is not an error. */
   release(caller: Caller, holdId: string): Outcome<ReleaseResult> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync((): Outcome<ReleaseResult> => {
+    return this.#tx(() => {
       const auth = this.#authorize(caller);
-      if (!auth.ok) return auth;
-      this.#expireHolds(now);
-      const hold = this.#hold(holdId);
-      if (!hold) return { ok: false, reason: "hold_not_found" };
-      if (hold.status === "settled")
-        return { ok: false, reason: "hold_not_open", message: "This hold was already settled." };
-      let releasedMicros = 0;
-      if (hold.status === "open") {
-        this.#sql.exec("UPDATE holds SET status = 'released' WHERE id = ?", holdId);
-        this.#sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
-        releasedMicros = hold.max_cost_micros;
-      }
-      const view = this.#view();
-      return { ok: true, releasedMicros, balanceMicros: view.balanceMicros, availableMicros: view.availableMicros };
+      return auth.ok ? this.#ledger.release(holdId, now) : auth;
     });
   }
 
   /** An operator's grant or correction (negative amounts may take the balance below zero). */
   adjust(input: AdjustInput, fingerprint: string): Outcome<AdjustResult> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): Outcome<AdjustResult> => {
-      if (!this.#account()) return { ok: false, reason: "not_found" };
-      const key = `adjust:${input.idempotencyKey}`;
-      const prior = this.#replay<AdjustResult>(key, fingerprint);
-      if (prior) return prior;
-      const { seq, balanceAfter } = this.#append(now, {
-        kind: "adjustment",
-        amountMicros: input.amountMicros,
-        idempotencyKey: input.idempotencyKey,
-        memo: input.reason,
-      });
-      const adjusted: AdjustResult = {
-        seq,
-        amountMicros: input.amountMicros,
-        balanceMicros: balanceAfter,
-        replayed: false,
-      };
-      this.#remember(key, fingerprint, adjusted, now);
-      return { ok: true, ...adjusted };
+    const result = this.#tx((): Outcome<AdjustResult> => {
+      if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+      return this.#ledger.adjust(input, fingerprint, now);
     });
     if (result.ok && !result.replayed) {
-      this.#scheduleFlush(now);
-      log("info", "balance_adjusted", { instanceId: this.#account()?.instance_id, amountMicros: input.amountMicros });
+      this.#afterBalanceChange(now);
+      log("info", "balance_adjusted", {
+        instanceId: this.#ledger.account()?.instance_id,
+        amountMicros: input.amountMicros,
+      });
     }
     return result;
   }
 
   /** Ledger entries, newest first; `cursor` is the `seq` to continue below. */
   ledger(cursor: number | null, limit: number): Outcome<LedgerPage> {
-    if (!this.#account()) return { ok: false, reason: "not_found" };
-    const rows = this.#sql
-      .exec<Record<string, SqlStorageValue>>(
-        `SELECT seq, kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at
-         FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
-        cursor ?? Number.MAX_SAFE_INTEGER,
-        limit + 1,
-      )
-      .toArray();
-    const page = rows.slice(0, limit).map(toEntry);
-    const nextCursor = rows.length > limit ? (page.at(-1)?.seq ?? null) : null;
-    return { ok: true, entries: page, nextCursor };
+    if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    return { ok: true, ...this.#ledger.page(cursor, limit) };
   }
 
-  /** Expires holds, copies the outbox to D1 and re-arms itself; safe to run any number of times. */
+  /**
+   * A Telegram webhook delivery. Verifies the secret, records the update once per `update_id`
+   * and answers at once; the work (an AI answer may take a minute) runs after the reply, so
+   * Telegram never times out and redelivers. See docs/telegram.md.
+   */
+  receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404 } {
+    const account = this.#ledger.account();
+    if (!account) return { status: 404 };
+    if (!sameDigest(secretHash, account.webhook_secret_hash)) return { status: 401 };
+    let update: unknown;
+    try {
+      update = JSON.parse(body);
+    } catch {
+      return { status: 400 };
+    }
+    const updateId = updateIdOf(update);
+    if (updateId === null) {
+      log("warn", "telegram_update_unusable", { instanceId: account.instance_id });
+      return { status: 200 };
+    }
+    const route = routeUpdate(update, account.owner_telegram_id, account.bot_username);
+    const now = Date.now();
+    const inserted = this.#sql
+      .exec(
+        "INSERT INTO telegram_updates (update_id, received_at, job, status) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING update_id",
+        updateId,
+        now,
+        route.kind === "ignore" ? null : JSON.stringify(route),
+        route.kind === "ignore" ? "done" : "pending",
+      )
+      .toArray().length;
+    if (!inserted) {
+      log("info", "telegram_update_duplicate", { instanceId: account.instance_id, updateId });
+    } else if (route.kind === "ignore") {
+      log("info", "telegram_update_ignored", { instanceId: account.instance_id, updateId, why: route.why });
+    } else {
+      this.#armAlarm(now + INBOX_SAFETY_DELAY_MS);
+      this.#kickInbox();
+    }
+    return { status: 200 };
+  }
+
+  /** Flushes history, expires holds, finishes inbox jobs and re-arms itself; safe to run any number of times. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
-    const account = this.#account();
+    const account = this.#ledger.account();
     if (!account) return;
-    this.ctx.storage.transactionSync(() => {
-      this.#expireHolds(now);
+    this.#tx(() => {
+      this.#ledger.expireHolds(now);
       this.#sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_RETENTION_MS);
+      this.#sql.exec(
+        "DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?",
+        now - UPDATE_RETENTION_MS,
+      );
     });
     let retryAt: number | null = null;
     if (this.#hasOutbox()) {
       try {
-        const view = this.#view();
-        const lastSeq = this.#sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM ledger").one().s ?? 0;
+        const view = this.#ledger.view();
         const flushed = await flushOutbox(this.#sql, this.env.DB, account.instance_id, {
           balanceMicros: view.balanceMicros,
           outOfCredits: view.outOfCredits,
-          seq: lastSeq,
+          seq: this.#ledger.lastSeq(),
         });
         this.#flushFailures = 0;
         if (flushed.more) retryAt = Date.now();
@@ -395,142 +258,214 @@ export class CreditAccount extends DurableObject<Env> {
         retryAt = Date.now() + backoffMs(this.#flushFailures);
       }
     }
+    this.#kickInbox();
+    await this.#draining;
     this.#rearm(retryAt);
   }
 
   // ---------------------------------------------------------------- internals
 
-  #account(): AccountRow | null {
-    return (
-      this.#sql
-        .exec<AccountRow>(
-          "SELECT instance_id, owner_telegram_id, license, api_key_hash, system_prompt, created_at, balance_micros, held_micros FROM account",
-        )
-        .toArray()[0] ?? null
-    );
+  #tx<T>(fn: () => T): T {
+    return this.ctx.storage.transactionSync(fn);
   }
 
   #authorize(caller: Caller): Authorized {
-    const account = this.#account();
+    const account = this.#ledger.account();
     if (!account) return { ok: false, reason: "not_found" };
     if (caller.kind === "api" && !sameDigest(caller.keyHash, account.api_key_hash)) {
       return { ok: false, reason: "unauthorized" };
     }
-    return { ok: true, account };
+    return { ok: true };
   }
 
-  #view(): BalanceView {
-    const account = this.#account();
-    const balanceMicros = account?.balance_micros ?? 0;
-    const heldMicros = account?.held_micros ?? 0;
-    const availableMicros = balanceMicros - heldMicros;
-    return {
-      balanceMicros,
-      heldMicros,
-      availableMicros,
-      outOfCredits: isOutOfCredits(availableMicros, this.#config.answerWorstCaseMicros),
-    };
+  #autoRecharge(): AutoRechargeView | null {
+    return null;
   }
 
-  #hold(id: string): HoldRow | null {
-    return (
-      this.#sql
-        .exec<HoldRow>(
-          `SELECT id, idempotency_key, operation, max_cost_micros, end_user_id, status, expires_at, settled_fingerprint, settled_result
-           FROM holds WHERE id = ?`,
-          id,
+  #statsSnapshot(now: number): StatsSnapshot {
+    return { ...this.#tx(() => this.#ledger.stats(now)), autoRecharge: this.#autoRecharge(), lastRecharge: null };
+  }
+
+  /**
+   * After a balance moved: schedule the history copy, and tell the owner when credits just ran
+   * out or came back. Not awaited: the caller's reply does not wait for Telegram.
+   */
+  #afterBalanceChange(now: number): void {
+    this.#armAlarm(now + FLUSH_DELAY_MS);
+    const transition = this.#tx(() => this.#ledger.trackOutOfCredits(now));
+    if (transition === "ran_out") {
+      void this.#notifyOwnerOutOfCredits(now);
+    } else if (transition === "restored") {
+      void this.#notifyOwner(texts.creditsRestored(this.#ledger.view().balanceMicros));
+    }
+  }
+
+  async #notifyOwnerOutOfCredits(now: number): Promise<void> {
+    const account = this.#ledger.account();
+    if (!account || account.out_notified_at !== null) return;
+    this.#tx(() => this.#ledger.markOwnerNotified(now));
+    const sent = await this.#notifyOwner(
+      texts.outOfCreditsNow(account.balance_micros, outReason(this.#autoRecharge())),
+    );
+    // Not told after all: let the next trigger (or the hourly alert) try again.
+    if (!sent) this.#sql.exec("UPDATE account SET out_notified_at = NULL");
+  }
+
+  async #notifyOwner(text: string): Promise<boolean> {
+    const account = this.#ledger.account();
+    if (!account) return false;
+    try {
+      const result = await sendText(await this.#telegram(), account.owner_telegram_id, text);
+      return result.ok;
+    } catch (error) {
+      log("warn", "owner_notification_failed", { instanceId: account.instance_id, error: describeError(error) });
+      return false;
+    }
+  }
+
+  async #telegram(): Promise<Api> {
+    if (this.#api) return this.#api;
+    const account = this.#ledger.account();
+    if (!account) throw new Error("instance not provisioned");
+    const key = await importEncryptionKey(this.env.TOKEN_ENCRYPTION_KEY);
+    this.#api = telegramApi(this.#config, await decryptSecret(key, account.bot_token_sealed));
+    return this.#api;
+  }
+
+  /** Starts draining the inbox unless a drain is already running in this object. */
+  #kickInbox(): void {
+    if (this.#draining) return;
+    this.#draining = this.#drainInbox()
+      .catch((error: unknown) => log("error", "inbox_drain_failed", { error: describeError(error) }))
+      .finally(() => {
+        this.#draining = null;
+      });
+  }
+
+  async #drainInbox(): Promise<void> {
+    const inFlight = new Set<number>();
+    for (;;) {
+      const rows = this.#sql
+        .exec<{ update_id: number; job: string; attempts: number }>(
+          "SELECT update_id, job, attempts FROM telegram_updates WHERE status = 'pending' ORDER BY received_at LIMIT ?",
+          INBOX_CONCURRENCY + inFlight.size,
         )
-        .toArray()[0] ?? null
-    );
-  }
-
-  /** Expired holds give their reservation back. Runs inside the caller's transaction. */
-  #expireHolds(now: number): void {
-    const freed = this.#sql
-      .exec<{ max_cost_micros: number }>(
-        "UPDATE holds SET status = 'expired' WHERE status = 'open' AND expires_at <= ? RETURNING max_cost_micros",
-        now,
-      )
-      .toArray();
-    if (freed.length === 0) return;
-    const total = freed.reduce((sum, row) => sum + row.max_cost_micros, 0);
-    this.#sql.exec("UPDATE account SET held_micros = held_micros - ?", total);
-  }
-
-  /** Appends a ledger entry, moves the balance and queues the entry for D1, in the caller's transaction. */
-  #append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
-    const balanceAfter = this.#sql
-      .exec<{ balance_micros: number }>(
-        "UPDATE account SET balance_micros = balance_micros + ? RETURNING balance_micros",
-        entry.amountMicros,
-      )
-      .one().balance_micros;
-    const seq = this.#sql
-      .exec<{ seq: number }>(
-        `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        entry.kind,
-        entry.operation ?? null,
-        entry.amountMicros,
-        balanceAfter,
-        entry.idempotencyKey ?? null,
-        entry.endUserId ?? null,
-        entry.reference ?? null,
-        entry.memo ?? null,
-        now,
-      )
-      .one().seq;
-    this.#sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
-    return { seq, balanceAfter };
-  }
-
-  /** Per-day totals, so stats over 30 days read 30 rows whatever the size of the ledger. */
-  #rollup(now: number, operation: Operation, costMicros: number, endUserId: string | null): void {
-    const day = dayOf(now);
-    this.#sql.exec(
-      `INSERT INTO usage_daily (day, operation, cost_micros, count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (day, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + 1`,
-      day,
-      operation,
-      costMicros,
-    );
-    if (endUserId) {
-      this.#sql.exec("INSERT OR IGNORE INTO active_users_daily (day, end_user_id) VALUES (?, ?)", day, endUserId);
+        .toArray()
+        .filter((r) => !inFlight.has(r.update_id))
+        .slice(0, INBOX_CONCURRENCY);
+      if (rows.length === 0) return;
+      await Promise.all(
+        rows.map(async (row) => {
+          inFlight.add(row.update_id);
+          await this.#runJob(row.update_id, JSON.parse(row.job) as Job, row.attempts);
+        }),
+      );
     }
   }
 
-  /** A stored result for this key: the same request replays it, another request is refused. */
-  #replay<T extends { replayed: boolean }>(key: string, fingerprint: string): Outcome<T> | null {
-    const row = this.#sql
-      .exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key)
-      .toArray()[0];
-    if (!row) return null;
-    if (row.fingerprint !== fingerprint) {
-      return {
-        ok: false,
-        reason: "idempotency_key_reused",
-        message: "This idempotencyKey was already used with different parameters.",
-      };
+  async #runJob(updateId: number, job: Job, attempts: number): Promise<void> {
+    const account = this.#ledger.account();
+    if (!account) return;
+    this.#sql.exec("UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = ?", updateId);
+    try {
+      await handleJob(job, {
+        api: await this.#telegram(),
+        config: this.#config,
+        aiApiKey: this.env.AI_API_KEY,
+        systemPrompt: account.system_prompt,
+        ownerChatId: account.owner_telegram_id,
+        endUserDailyCapMicros: this.#config.endUserDailyCapMicros,
+        account: this.#port(updateId),
+      });
+      this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+    } catch (error) {
+      const giveUp = attempts + 1 >= MAX_JOB_ATTEMPTS;
+      log(giveUp ? "error" : "warn", "telegram_job_failed", {
+        instanceId: account.instance_id,
+        updateId,
+        attempt: attempts + 1,
+        gaveUp: giveUp,
+        error: describeError(error),
+      });
+      if (giveUp) this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+      else this.#armAlarm(Date.now() + backoffMs(attempts));
     }
-    return { ok: true, ...(JSON.parse(row.result) as T), replayed: true };
   }
 
-  #remember(key: string, fingerprint: string, result: unknown, now: number): void {
-    this.#sql.exec(
-      "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-      key,
-      fingerprint,
-      JSON.stringify(result),
-      now,
-    );
+  /** The bot's view of this account for one update; every call is one synchronous transaction. */
+  #port(updateId: number): AccountPort {
+    const key = `tg:${updateId}`;
+    return {
+      instanceId: this.#ledger.account()?.instance_id ?? "",
+      updateId,
+      holdAnswer: (endUserId) => {
+        const now = Date.now();
+        const result = this.#tx(() =>
+          this.#ledger.hold(
+            {
+              idempotencyKey: key,
+              operation: "response",
+              maxCostMicros: this.#config.answerWorstCaseMicros,
+              ttlMs: ANSWER_HOLD_TTL_MS,
+              fingerprint: key,
+              endUserId,
+            },
+            now,
+          ),
+        );
+        if (result.ok) this.#armAlarm(result.expiresAt);
+        return result;
+      },
+      settleAnswer: (holdId, costMicros, answer) => {
+        const now = Date.now();
+        const result = this.#tx(() => {
+          const settled = this.#ledger.settle({ holdId, costMicros, fingerprint: key }, now);
+          if (settled.ok)
+            this.#sql.exec(
+              "UPDATE telegram_updates SET job = json_set(job, '$.answer', ?) WHERE update_id = ?",
+              answer,
+              updateId,
+            );
+          return settled;
+        });
+        if (result.ok && !result.replayed) this.#afterBalanceChange(now);
+        return result;
+      },
+      releaseAnswer: (holdId) => {
+        this.#tx(() => this.#ledger.release(holdId, Date.now()));
+      },
+      storedAnswer: () => {
+        const row = this.#sql
+          .exec<{ answer: string | null; sent_parts: number }>(
+            "SELECT job ->> '$.answer' AS answer, sent_parts FROM telegram_updates WHERE update_id = ?",
+            updateId,
+          )
+          .toArray()[0];
+        return row?.answer ? { text: row.answer, sentParts: row.sent_parts } : null;
+      },
+      markSent: (parts) => {
+        this.#sql.exec("UPDATE telegram_updates SET sent_parts = ? WHERE update_id = ?", parts, updateId);
+      },
+      spentToday: (endUserId) => this.#ledger.endUserSpentToday(endUserId, Date.now()),
+      recordUnanswered: () => {
+        const now = Date.now();
+        return this.#tx(() => {
+          this.#ledger.countUnanswered(now);
+          this.#ledger.trackOutOfCredits(now);
+          const account = this.#ledger.account();
+          if (!account || account.out_notified_at !== null) return false;
+          this.#ledger.markOwnerNotified(now);
+          return true;
+        });
+      },
+      balance: () => this.#ledger.view(),
+      autoRecharge: () => this.#autoRecharge(),
+      stats: () => this.#statsSnapshot(Date.now()),
+    };
   }
 
   #hasOutbox(): boolean {
     return this.#sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
-  }
-
-  #scheduleFlush(now: number): void {
-    this.#armAlarm(now + FLUSH_DELAY_MS);
   }
 
   /** Sets the alarm if `at` is earlier than the one pending; never awaited on the request path. */
@@ -542,30 +477,17 @@ export class CreditAccount extends DurableObject<Env> {
     });
   }
 
-  /** After an alarm: the next reason to wake up (pending history, the next hold expiry). */
+  /** After an alarm: the next reason to wake up (pending history, the next hold expiry, unfinished jobs). */
   #rearm(retryAt: number | null): void {
     const candidates: number[] = [];
     if (retryAt !== null) candidates.push(retryAt);
     else if (this.#hasOutbox()) candidates.push(Date.now() + FLUSH_DELAY_MS);
-    const nextExpiry = this.#sql
-      .exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM holds WHERE status = 'open'")
-      .one().t;
+    const nextExpiry = this.#ledger.nextHoldExpiry();
     if (nextExpiry !== null) candidates.push(nextExpiry);
+    const pendingJobs = this.#sql
+      .exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1")
+      .toArray().length;
+    if (pendingJobs) candidates.push(Date.now() + INBOX_SAFETY_DELAY_MS);
     if (candidates.length > 0) this.#armAlarm(Math.min(...candidates));
   }
-}
-
-function toEntry(row: Record<string, SqlStorageValue>): LedgerEntry {
-  return {
-    seq: row.seq as number,
-    kind: row.kind as LedgerKind,
-    operation: (row.operation as Operation | null) ?? null,
-    amountMicros: row.amount_micros as number,
-    balanceAfterMicros: row.balance_after_micros as number,
-    idempotencyKey: (row.idempotency_key as string | null) ?? null,
-    endUserId: (row.end_user_id as string | null) ?? null,
-    reference: (row.reference as string | null) ?? null,
-    memo: (row.memo as string | null) ?? null,
-    createdAt: row.created_at as number,
-  };
 }

@@ -42,3 +42,31 @@ export function settleAmounts(maxCostMicros: number, actualCostMicros: number): 
 export function backoffMs(attempt: number): number {
   return Math.min(300_000, 2_000 * 2 ** Math.min(attempt, 8));
 }
+
+export const HOUR_MS = 3_600_000;
+
+/** Hour number since the epoch, the key of the hourly rollups. */
+export function hourOf(epochMs: number): number {
+  return Math.floor(epochMs / HOUR_MS);
+}
+
+/**
+ * Hours the balance lasts at the burn rate of the window (one decimal); null without spend.
+ * A display figure, so a float is fine here: no balance is derived from it.
+ */
+export function runwayHours(balanceMicros: number, spendMicros: number, windowHours: number): number | null {
+  if (spendMicros <= 0) return null;
+  if (balanceMicros <= 0) return 0;
+  return Math.floor((balanceMicros * windowHours * 10) / spendMicros) / 10;
+}
+
+const TEN_USD = 10_000_000;
+
+/**
+ * A threshold that leaves about three days of answers at the recent burn rate, so a declined
+ * card can be replaced before the bot stops; rounded up to $10, never below the configured minimum.
+ */
+export function recommendedRechargeAt(spendMicros: number, windowDays: number, minMicros: number): number {
+  const threeDays = Math.ceil((spendMicros * 3) / windowDays);
+  return Math.max(minMicros, Math.ceil(threeDays / TEN_USD) * TEN_USD);
+}

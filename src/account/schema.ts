@@ -14,7 +14,13 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
      system_prompt TEXT,
      created_at INTEGER NOT NULL,
      balance_micros INTEGER NOT NULL,
-     held_micros INTEGER NOT NULL DEFAULT 0 CHECK (held_micros >= 0)
+     held_micros INTEGER NOT NULL DEFAULT 0 CHECK (held_micros >= 0),
+     bot_id INTEGER,
+     bot_username TEXT,
+     -- When the current out-of-credits episode started (NULL while credits cover an answer),
+     -- and when the owner was last told about it.
+     out_since INTEGER,
+     out_notified_at INTEGER
    );
    CREATE TABLE IF NOT EXISTS ledger (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -49,16 +55,31 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX IF NOT EXISTS holds_open ON holds (status, expires_at);
    CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY);
-   CREATE TABLE IF NOT EXISTS usage_daily (
-     day INTEGER NOT NULL,
+   -- Hourly totals per operation ('unanswered' counts messages dropped while out of credits):
+   -- 30 days of stats read at most 720 rows per kind, whatever the size of the ledger.
+   CREATE TABLE IF NOT EXISTS usage_hourly (
+     hour INTEGER NOT NULL,
      operation TEXT NOT NULL,
      cost_micros INTEGER NOT NULL,
      count INTEGER NOT NULL,
-     PRIMARY KEY (day, operation)
+     PRIMARY KEY (hour, operation)
    ) WITHOUT ROWID;
-   CREATE TABLE IF NOT EXISTS active_users_daily (
-     day INTEGER NOT NULL,
-     end_user_id TEXT NOT NULL,
-     PRIMARY KEY (day, end_user_id)
-   ) WITHOUT ROWID;`,
+   -- One row per end user: "active over a period" is an index range on last_seen_at.
+   CREATE TABLE IF NOT EXISTS end_users (
+     end_user_id TEXT PRIMARY KEY,
+     last_seen_at INTEGER NOT NULL,
+     spend_day INTEGER NOT NULL DEFAULT 0,
+     spend_day_micros INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS end_users_seen ON end_users (last_seen_at);
+   -- Telegram updates: the primary key makes each update_id count once; pending rows are the inbox.
+   CREATE TABLE IF NOT EXISTS telegram_updates (
+     update_id INTEGER PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     job TEXT,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     sent_parts INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX IF NOT EXISTS telegram_updates_pending ON telegram_updates (status, received_at);`,
 ];

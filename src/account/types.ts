@@ -51,6 +51,8 @@ export interface ProvisionInput {
   apiKeyHash: string;
   webhookSecretHash: string;
   botTokenSealed: string;
+  botId: number;
+  botUsername: string;
   systemPrompt: string | null;
 }
 

@@ -7,6 +7,7 @@ import { loadConfig } from "../env";
 import { ApiError } from "../errors";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
+import { MENU_COMMANDS } from "../telegram/texts";
 import {
   AdjustmentBody,
   AdjustmentResult,
@@ -61,11 +62,16 @@ adminApi.openapi(
     const webhookSecret = randomToken(32);
     const apiKey = `ck_${randomToken(32)}`;
     const webhookUrl = `${config.publicBaseUrl}/telegram/${body.id}`;
+    const telegram = telegramApi(config, body.telegramBotToken);
+    let bot: { id: number; username: string };
     try {
-      await telegramApi(config, body.telegramBotToken).setWebhook(webhookUrl, {
+      bot = await telegram.getMe();
+      await telegram.setWebhook(webhookUrl, {
         secret_token: webhookSecret,
         allowed_updates: ["message", "edited_message", "callback_query"],
       });
+      // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
+      await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: body.ownerTelegramId } });
     } catch (error) {
       if (isBadTokenError(error)) throw new ApiError("invalid_bot_token", "Telegram rejected this bot token.");
       log("warn", "set_webhook_failed", { instanceId: body.id, error: describeError(error) });
@@ -88,6 +94,8 @@ adminApi.openapi(
         apiKeyHash,
         webhookSecretHash,
         botTokenSealed,
+        botId: bot.id,
+        botUsername: bot.username,
         systemPrompt: body.systemPrompt ?? null,
       }),
     );

@@ -15,6 +15,8 @@ async function newAccount(balanceUsd: number) {
     apiKeyHash: "0".repeat(64),
     webhookSecretHash: "1".repeat(64),
     botTokenSealed: "v1.x.y",
+    botId: 1,
+    botUsername: "test_bot",
     systemPrompt: null,
   });
   expect(result.ok).toBe(true);
@@ -203,7 +205,7 @@ describe("holds", () => {
 });
 
 describe("rollups", () => {
-  it("counts cost and operations per day and distinct end users", async () => {
+  it("counts cost and operations per hour and distinct end users", async () => {
     const { s } = await newAccount(50);
     await s.charge(internal, { ...charge("1", 100), endUserId: "u1" });
     await s.charge(internal, { ...charge("2", 200), endUserId: "u1" });
@@ -211,9 +213,11 @@ describe("rollups", () => {
     await s.charge(internal, charge("4", 1000, "knowhow_update"));
     const rows = await runInDurableObject(s, (_i, state) => ({
       usage: state.storage.sql
-        .exec("SELECT operation, cost_micros, count FROM usage_daily ORDER BY operation")
+        .exec(
+          "SELECT operation, SUM(cost_micros) AS cost_micros, SUM(count) AS count FROM usage_hourly GROUP BY operation ORDER BY operation",
+        )
         .toArray(),
-      users: state.storage.sql.exec("SELECT COUNT(*) AS n FROM active_users_daily").one().n,
+      users: state.storage.sql.exec("SELECT COUNT(*) AS n FROM end_users").one().n,
     }));
     expect(rows.usage).toEqual([
       { operation: "knowhow_update", cost_micros: 1000, count: 1 },

@@ -1,0 +1,523 @@
+import type { Config } from "../env";
+import type { StatsSnapshot } from "../telegram/types";
+import {
+  canSpend,
+  DAY_MS,
+  dayOf,
+  HOUR_MS,
+  hourOf,
+  isOutOfCredits,
+  recommendedRechargeAt,
+  runwayHours,
+  settleAmounts,
+} from "./rules";
+import type {
+  AccountStatus,
+  AdjustInput,
+  AdjustResult,
+  BalanceView,
+  ChargeInput,
+  ChargeResult,
+  HoldInput,
+  HoldResult,
+  LedgerEntry,
+  LedgerKind,
+  LedgerPage,
+  Operation,
+  Outcome,
+  ProvisionInput,
+  ReleaseResult,
+  SettleInput,
+  SettleResult,
+} from "./types";
+
+/**
+ * The synchronous ledger of one CreditAccount on its SQLite storage. Every method is meant to
+ * run inside the object's `transactionSync`, so a balance is never read and written across an
+ * `await`. Nothing here does I/O beyond SQLite.
+ */
+
+export interface AccountRow extends Record<string, SqlStorageValue> {
+  instance_id: string;
+  owner_telegram_id: number;
+  license: string;
+  api_key_hash: string;
+  webhook_secret_hash: string;
+  bot_token_sealed: string;
+  bot_username: string | null;
+  system_prompt: string | null;
+  created_at: number;
+  balance_micros: number;
+  held_micros: number;
+  out_since: number | null;
+  out_notified_at: number | null;
+}
+
+interface HoldRow extends Record<string, SqlStorageValue> {
+  id: string;
+  idempotency_key: string;
+  operation: string;
+  max_cost_micros: number;
+  end_user_id: string | null;
+  status: "open" | "settled" | "released" | "expired";
+  expires_at: number;
+  settled_fingerprint: string | null;
+  settled_result: string | null;
+}
+
+export interface NewEntry {
+  kind: LedgerKind;
+  amountMicros: number;
+  operation?: Operation | null;
+  idempotencyKey?: string | null;
+  endUserId?: string | null;
+  reference?: string | null;
+  memo?: string | null;
+}
+
+const ACCOUNT_COLUMNS =
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at";
+
+export class Ledger {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly config: Config,
+  ) {}
+
+  account(): AccountRow | null {
+    return this.sql.exec<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account`).toArray()[0] ?? null;
+  }
+
+  view(): BalanceView {
+    const account = this.account();
+    const balanceMicros = account?.balance_micros ?? 0;
+    const heldMicros = account?.held_micros ?? 0;
+    const availableMicros = balanceMicros - heldMicros;
+    return {
+      balanceMicros,
+      heldMicros,
+      availableMicros,
+      outOfCredits: isOutOfCredits(availableMicros, this.config.answerWorstCaseMicros),
+    };
+  }
+
+  lastSeq(): number {
+    return this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM ledger").one().s ?? 0;
+  }
+
+  provision(input: ProvisionInput, now: number): Outcome<{ balanceMicros: number }> {
+    if (this.account()) return { ok: false, reason: "already_provisioned" };
+    this.sql.exec(
+      `INSERT INTO account (id, instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash,
+         bot_token_sealed, bot_username, bot_id, system_prompt, created_at, balance_micros, held_micros)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+      input.instanceId,
+      input.ownerTelegramId,
+      input.license,
+      input.apiKeyHash,
+      input.webhookSecretHash,
+      input.botTokenSealed,
+      input.botUsername,
+      input.botId,
+      input.systemPrompt,
+      now,
+    );
+    let balance = 0;
+    if (input.bonusMicros > 0) {
+      balance = this.append(now, {
+        kind: "grant",
+        amountMicros: input.bonusMicros,
+        idempotencyKey: "license-bonus",
+        memo: `license bonus (${input.license})`,
+      }).balanceAfter;
+    }
+    this.trackOutOfCredits(now);
+    return { ok: true, balanceMicros: balance };
+  }
+
+  status(now: number): AccountStatus | null {
+    const account = this.account();
+    if (!account) return null;
+    this.expireHolds(now);
+    const pendingOutbox = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+    return {
+      instanceId: account.instance_id,
+      ownerTelegramId: account.owner_telegram_id,
+      license: account.license,
+      systemPrompt: account.system_prompt,
+      createdAt: account.created_at,
+      lastSeq: this.lastSeq(),
+      pendingOutbox,
+      ...this.view(),
+    };
+  }
+
+  /** Debits a known cost once per idempotency key. */
+  charge(input: ChargeInput, now: number): Outcome<ChargeResult> {
+    const key = `usage:${input.idempotencyKey}`;
+    const prior = this.replay<ChargeResult>(key, input.fingerprint);
+    if (prior) return prior;
+    this.expireHolds(now);
+    const decision = canSpend(
+      this.view().availableMicros,
+      input.costMicros,
+      input.operation,
+      this.config.backgroundFloorMicros,
+    );
+    if (!decision.ok) return decision;
+    const { seq, balanceAfter } = this.append(now, {
+      kind: "usage",
+      amountMicros: -input.costMicros,
+      operation: input.operation,
+      idempotencyKey: input.idempotencyKey,
+      endUserId: input.endUserId ?? null,
+    });
+    this.rollup(now, input.operation, input.costMicros, input.endUserId ?? null);
+    const charged: ChargeResult = {
+      chargedMicros: input.costMicros,
+      balanceMicros: balanceAfter,
+      seq,
+      replayed: false,
+    };
+    this.remember(key, input.fingerprint, charged, now);
+    return { ok: true, ...charged };
+  }
+
+  /** Reserves the worst-case cost of an operation whose real cost is known only afterwards. */
+  hold(input: HoldInput, now: number): Outcome<HoldResult> {
+    const key = `hold:${input.idempotencyKey}`;
+    const prior = this.replay<HoldResult>(key, input.fingerprint);
+    if (prior) return prior;
+    this.expireHolds(now);
+    const decision = canSpend(
+      this.view().availableMicros,
+      input.maxCostMicros,
+      input.operation,
+      this.config.backgroundFloorMicros,
+    );
+    if (!decision.ok) return decision;
+    const holdId = `hold_${crypto.randomUUID().replaceAll("-", "")}`;
+    const expiresAt = now + input.ttlMs;
+    this.sql.exec(
+      `INSERT INTO holds (id, idempotency_key, operation, max_cost_micros, end_user_id, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, 'open', ?, ?)`,
+      holdId,
+      input.idempotencyKey,
+      input.operation,
+      input.maxCostMicros,
+      input.endUserId ?? null,
+      now,
+      expiresAt,
+    );
+    this.sql.exec("UPDATE account SET held_micros = held_micros + ?", input.maxCostMicros);
+    const held: HoldResult = { holdId, expiresAt, replayed: false };
+    this.remember(key, input.fingerprint, held, now);
+    return { ok: true, ...held };
+  }
+
+  /** Charges the actual cost of a held operation (at most the hold) and frees the rest. */
+  settle(input: SettleInput, now: number): Outcome<SettleResult> {
+    this.expireHolds(now);
+    const hold = this.findHold(input.holdId);
+    if (!hold) return { ok: false, reason: "hold_not_found" };
+    if (hold.status === "settled") {
+      if (hold.settled_fingerprint === input.fingerprint && hold.settled_result) {
+        return { ok: true, ...(JSON.parse(hold.settled_result) as SettleResult), replayed: true };
+      }
+      return { ok: false, reason: "hold_not_open", message: "This hold was already settled with other values." };
+    }
+    if (hold.status === "expired") return { ok: false, reason: "hold_expired" };
+    if (hold.status === "released") return { ok: false, reason: "hold_not_open", message: "This hold was released." };
+    const { charged, released } = settleAmounts(hold.max_cost_micros, input.costMicros);
+    this.sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
+    let balance = this.account()?.balance_micros ?? 0;
+    if (charged > 0) {
+      const operation = hold.operation as Operation;
+      balance = this.append(now, {
+        kind: "hold_settle",
+        amountMicros: -charged,
+        operation,
+        idempotencyKey: hold.idempotency_key,
+        endUserId: hold.end_user_id,
+        reference: hold.id,
+      }).balanceAfter;
+      this.rollup(now, operation, charged, hold.end_user_id);
+    }
+    const settled: SettleResult = {
+      chargedMicros: charged,
+      releasedMicros: released,
+      balanceMicros: balance,
+      replayed: false,
+    };
+    this.sql.exec(
+      "UPDATE holds SET status = 'settled', settled_fingerprint = ?, settled_result = ? WHERE id = ?",
+      input.fingerprint,
+      JSON.stringify(settled),
+      hold.id,
+    );
+    return { ok: true, ...settled };
+  }
+
+  /** Frees a hold without charging. Releasing twice, or an expired hold, is not an error. */
+  release(holdId: string, now: number): Outcome<ReleaseResult> {
+    this.expireHolds(now);
+    const hold = this.findHold(holdId);
+    if (!hold) return { ok: false, reason: "hold_not_found" };
+    if (hold.status === "settled")
+      return { ok: false, reason: "hold_not_open", message: "This hold was already settled." };
+    let releasedMicros = 0;
+    if (hold.status === "open") {
+      this.sql.exec("UPDATE holds SET status = 'released' WHERE id = ?", holdId);
+      this.sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
+      releasedMicros = hold.max_cost_micros;
+    }
+    const view = this.view();
+    return { ok: true, releasedMicros, balanceMicros: view.balanceMicros, availableMicros: view.availableMicros };
+  }
+
+  /** An operator's grant or correction (negative amounts may take the balance below zero). */
+  adjust(input: AdjustInput, fingerprint: string, now: number): Outcome<AdjustResult> {
+    const key = `adjust:${input.idempotencyKey}`;
+    const prior = this.replay<AdjustResult>(key, fingerprint);
+    if (prior) return prior;
+    const { seq, balanceAfter } = this.append(now, {
+      kind: "adjustment",
+      amountMicros: input.amountMicros,
+      idempotencyKey: input.idempotencyKey,
+      memo: input.reason,
+    });
+    const adjusted: AdjustResult = {
+      seq,
+      amountMicros: input.amountMicros,
+      balanceMicros: balanceAfter,
+      replayed: false,
+    };
+    this.remember(key, fingerprint, adjusted, now);
+    return { ok: true, ...adjusted };
+  }
+
+  page(cursor: number | null, limit: number): LedgerPage {
+    const rows = this.sql
+      .exec<Record<string, SqlStorageValue>>(
+        `SELECT seq, kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at
+         FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+        cursor ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+      )
+      .toArray();
+    const entries = rows.slice(0, limit).map(toEntry);
+    return { entries, nextCursor: rows.length > limit ? (entries.at(-1)?.seq ?? null) : null };
+  }
+
+  /** Expired holds give their reservation back. */
+  expireHolds(now: number): void {
+    const freed = this.sql
+      .exec<{ max_cost_micros: number }>(
+        "UPDATE holds SET status = 'expired' WHERE status = 'open' AND expires_at <= ? RETURNING max_cost_micros",
+        now,
+      )
+      .toArray();
+    if (freed.length === 0) return;
+    const total = freed.reduce((sum, row) => sum + row.max_cost_micros, 0);
+    this.sql.exec("UPDATE account SET held_micros = held_micros - ?", total);
+  }
+
+  nextHoldExpiry(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM holds WHERE status = 'open'").one().t;
+  }
+
+  /** Appends a ledger entry, moves the balance and queues the entry for D1. */
+  append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
+    const balanceAfter = this.sql
+      .exec<{ balance_micros: number }>(
+        "UPDATE account SET balance_micros = balance_micros + ? RETURNING balance_micros",
+        entry.amountMicros,
+      )
+      .one().balance_micros;
+    const seq = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        entry.kind,
+        entry.operation ?? null,
+        entry.amountMicros,
+        balanceAfter,
+        entry.idempotencyKey ?? null,
+        entry.endUserId ?? null,
+        entry.reference ?? null,
+        entry.memo ?? null,
+        now,
+      )
+      .one().seq;
+    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
+    return { seq, balanceAfter };
+  }
+
+  /**
+   * Keeps `out_since` in step with the balance. Returns the transition, so the caller can tell
+   * the owner at once when credits run out and once when they come back.
+   */
+  trackOutOfCredits(now: number): "ran_out" | "restored" | null {
+    const account = this.account();
+    if (!account) return null;
+    const out = this.view().outOfCredits;
+    if (out && account.out_since === null) {
+      this.sql.exec("UPDATE account SET out_since = ?, out_notified_at = NULL", now);
+      return "ran_out";
+    }
+    if (!out && account.out_since !== null) {
+      this.sql.exec("UPDATE account SET out_since = NULL, out_notified_at = NULL");
+      return "restored";
+    }
+    return null;
+  }
+
+  markOwnerNotified(now: number): void {
+    this.sql.exec("UPDATE account SET out_notified_at = ?", now);
+  }
+
+  /** A message an end user sent while the bot could not pay for an answer. */
+  countUnanswered(now: number): void {
+    this.sql.exec(
+      `INSERT INTO usage_hourly (hour, operation, cost_micros, count) VALUES (?, 'unanswered', 0, 1)
+       ON CONFLICT (hour, operation) DO UPDATE SET count = count + 1`,
+      hourOf(now),
+    );
+  }
+
+  /** What one end user spent today, for the per-user daily cap. */
+  endUserSpentToday(endUserId: string, now: number): number {
+    const row = this.sql
+      .exec<{ spend_day: number; spend_day_micros: number }>(
+        "SELECT spend_day, spend_day_micros FROM end_users WHERE end_user_id = ?",
+        endUserId,
+      )
+      .toArray()[0];
+    return row && row.spend_day === dayOf(now) ? row.spend_day_micros : 0;
+  }
+
+  /** Hourly totals and the end user's last activity, so stats never scan the ledger. */
+  private rollup(now: number, operation: Operation, costMicros: number, endUserId: string | null): void {
+    this.sql.exec(
+      `INSERT INTO usage_hourly (hour, operation, cost_micros, count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + 1`,
+      hourOf(now),
+      operation,
+      costMicros,
+    );
+    if (endUserId) {
+      const day = dayOf(now);
+      this.sql.exec(
+        `INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES (?, ?, ?, ?)
+         ON CONFLICT (end_user_id) DO UPDATE SET
+           last_seen_at = MAX(last_seen_at, excluded.last_seen_at),
+           spend_day_micros = CASE WHEN spend_day = excluded.spend_day THEN spend_day_micros + excluded.spend_day_micros
+                                   ELSE excluded.spend_day_micros END,
+           spend_day = excluded.spend_day`,
+        endUserId,
+        now,
+        day,
+        costMicros,
+      );
+    }
+  }
+
+  /** `/stats` from the hourly rollups and the end-user index: cost independent of ledger size. */
+  stats(now: number): Omit<StatsSnapshot, "autoRecharge" | "lastRecharge"> {
+    this.expireHolds(now);
+    const view = this.view();
+    const hourNow = hourOf(now);
+    const since = (hours: number) => hourNow - hours + 1;
+    const sums = (fromHour: number) => {
+      const rows = this.sql
+        .exec<{ operation: string; cost: number; n: number }>(
+          "SELECT operation, SUM(cost_micros) AS cost, SUM(count) AS n FROM usage_hourly WHERE hour >= ? GROUP BY operation",
+          fromHour,
+        )
+        .toArray();
+      return new Map(rows.map((r) => [r.operation, r]));
+    };
+    const spendOf = (m: Map<string, { operation: string; cost: number; n: number }>) =>
+      [...m.values()].filter((r) => r.operation !== "unanswered").reduce((s, r) => s + r.cost, 0);
+    const startOfDayHour = Math.floor(dayOf(now) * (DAY_MS / HOUR_MS));
+    const today = sums(startOfDayHour);
+    const h24 = sums(since(24));
+    const d7 = sums(since(24 * 7));
+    const d30 = sums(since(24 * 30));
+    const activeSince = (ms: number) =>
+      this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM end_users WHERE last_seen_at > ?", now - ms).one().n;
+    const answers30 = d30.get("response");
+    const costByOperation30d = (["response", "knowhow_update", "role_update"] as const).map((operation) => ({
+      operation,
+      costMicros: d30.get(operation)?.cost ?? 0,
+      count: d30.get(operation)?.n ?? 0,
+    }));
+    const spend7 = spendOf(d7);
+    return {
+      now,
+      balanceMicros: view.balanceMicros,
+      availableMicros: view.availableMicros,
+      spend: { todayMicros: spendOf(today), d7Micros: spend7, d30Micros: spendOf(d30) },
+      answers: { h24: h24.get("response")?.n ?? 0, d7: d7.get("response")?.n ?? 0, d30: answers30?.n ?? 0 },
+      activeUsers: { h24: activeSince(DAY_MS), d7: activeSince(7 * DAY_MS), d30: activeSince(30 * DAY_MS) },
+      costByOperation30d,
+      avgCostPerAnswerMicros: answers30 && answers30.n > 0 ? Math.round(answers30.cost / answers30.n) : null,
+      unansweredWhileOut30d: d30.get("unanswered")?.n ?? 0,
+      runwayHours: runwayHours(view.balanceMicros, spend7, 7 * 24),
+      recommendedRechargeAtMicros: recommendedRechargeAt(spend7, 7, this.config.minRechargeAtMicros),
+    };
+  }
+
+  /** A stored result for this key: the same request replays it, another request is refused. */
+  replay<T extends { replayed: boolean }>(key: string, fingerprint: string): Outcome<T> | null {
+    const row = this.sql
+      .exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key)
+      .toArray()[0];
+    if (!row) return null;
+    if (row.fingerprint !== fingerprint) {
+      return {
+        ok: false,
+        reason: "idempotency_key_reused",
+        message: "This idempotencyKey was already used with different parameters.",
+      };
+    }
+    return { ok: true, ...(JSON.parse(row.result) as T), replayed: true };
+  }
+
+  remember(key: string, fingerprint: string, result: unknown, now: number): void {
+    this.sql.exec(
+      "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
+      key,
+      fingerprint,
+      JSON.stringify(result),
+      now,
+    );
+  }
+
+  private findHold(id: string): HoldRow | null {
+    return (
+      this.sql
+        .exec<HoldRow>(
+          `SELECT id, idempotency_key, operation, max_cost_micros, end_user_id, status, expires_at, settled_fingerprint, settled_result
+           FROM holds WHERE id = ?`,
+          id,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+}
+
+function toEntry(row: Record<string, SqlStorageValue>): LedgerEntry {
+  return {
+    seq: row.seq as number,
+    kind: row.kind as LedgerKind,
+    operation: (row.operation as Operation | null) ?? null,
+    amountMicros: row.amount_micros as number,
+    balanceAfterMicros: row.balance_after_micros as number,
+    idempotencyKey: (row.idempotency_key as string | null) ?? null,
+    endUserId: (row.end_user_id as string | null) ?? null,
+    reference: (row.reference as string | null) ?? null,
+    memo: (row.memo as string | null) ?? null,
+    createdAt: row.created_at as number,
+  };
+}

@@ -1,0 +1,205 @@
+import type { Api } from "grammy";
+import type { Outcome } from "../account/types";
+import { complete } from "../ai/model";
+import { tokenCostMicros } from "../ai/pricing";
+import { type Config, MAX_ANSWER_TOKENS } from "../env";
+import { log } from "../log";
+import { detectBalanceQuestion } from "./intent";
+import { type SendResult, sendText, splitMessage } from "./sender";
+import * as texts from "./texts";
+import type { AutoRechargeView, Lang, StatsSnapshot } from "./types";
+import type { Job } from "./updates";
+
+/** The model may take this long; the webhook was answered long before (see docs/telegram.md). */
+export const MODEL_TIMEOUT_MS = 90_000;
+/** A user message is cut to this many characters before it reaches the model (bounds the prompt). */
+export const MAX_USER_TEXT_CHARS = 4_000;
+
+/**
+ * What the bot needs from its CreditAccount. Each call runs synchronously inside one of the
+ * object's transactions; the bot itself only awaits Telegram and the model.
+ */
+export interface AccountPort {
+  instanceId: string;
+  updateId: number;
+  /** Reserve the worst case of one answer for this update (idempotent per update). */
+  holdAnswer(endUserId: string): Outcome<{ holdId: string }>;
+  /** Charge the answer's real cost and store its text, atomically. */
+  settleAnswer(holdId: string, costMicros: number, answer: string): Outcome<{ chargedMicros: number }>;
+  releaseAnswer(holdId: string): void;
+  /** The stored answer of this update if it was already produced and paid (a retried job). */
+  storedAnswer(): { text: string; sentParts: number } | null;
+  markSent(parts: number): void;
+  spentToday(endUserId: string): number;
+  /** Counts an unanswered message; true when the owner should be told now (once per episode). */
+  recordUnanswered(): boolean;
+  balance(): { balanceMicros: number; availableMicros: number };
+  autoRecharge(): AutoRechargeView | null;
+  stats(): StatsSnapshot;
+}
+
+export interface BotDeps {
+  api: Api;
+  config: Config;
+  aiApiKey: string;
+  systemPrompt: string | null;
+  ownerChatId: number;
+  endUserDailyCapMicros: number;
+  account: AccountPort;
+  /** Owner commands that belong to billing (Stripe); answered by the billing module. */
+  billing?: (job: Extract<Job, { kind: "owner_command" }>) => Promise<void>;
+}
+
+async function reply(deps: BotDeps, chatId: number, text: string, parseMode?: "HTML"): Promise<SendResult> {
+  const result = await sendText(deps.api, chatId, text, parseMode ? { parseMode } : {});
+  if (!result.ok) {
+    log("warn", "telegram_send_failed", {
+      instanceId: deps.account.instanceId,
+      permanent: result.permanent,
+      error: result.description,
+    });
+  }
+  return result;
+}
+
+function balanceText(deps: BotDeps, lang: Lang): string {
+  return texts.balanceAnswer(lang, { ...deps.account.balance(), autoRecharge: deps.account.autoRecharge() });
+}
+
+/** Handles one routed update. Throws only on a transient failure that is worth a retry. */
+export async function handleJob(job: Job, deps: BotDeps): Promise<void> {
+  switch (job.kind) {
+    case "callback":
+      await deps.api.answerCallbackQuery(job.callbackQueryId).catch(() => undefined);
+      return;
+    case "non_text":
+      await reply(deps, job.chatId, texts.nonTextMessage());
+      return;
+    case "refuse_command":
+      await reply(deps, job.chatId, texts.notOwnerRefusal());
+      return;
+    case "owner_unknown_command":
+      await reply(deps, job.chatId, texts.helpText());
+      return;
+    case "owner_command":
+      return ownerCommand(job, deps);
+    case "owner_text": {
+      const question = detectBalanceQuestion(job.text);
+      if (question) {
+        await reply(deps, job.chatId, balanceText(deps, question.lang));
+        return;
+      }
+      return answer(deps, job.chatId, String(job.chatId), job.text, false);
+    }
+    case "user_text":
+      return answer(deps, job.chatId, String(job.userId), job.text, true);
+  }
+}
+
+async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: BotDeps): Promise<void> {
+  switch (job.command) {
+    case "balance":
+      await reply(deps, job.chatId, balanceText(deps, "en"));
+      return;
+    case "stats": {
+      const report = texts.statsReport({ ...deps.account.stats(), autoRecharge: deps.account.autoRecharge() });
+      await reply(deps, job.chatId, report.text, report.parseMode);
+      return;
+    }
+    case "help":
+    case "start":
+      await reply(deps, job.chatId, texts.helpText());
+      return;
+    default:
+      if (deps.billing) return deps.billing(job);
+      await reply(deps, job.chatId, texts.helpText());
+  }
+}
+
+/**
+ * A metered answer: hold the worst case, ask the model, settle the real token cost together
+ * with the answer text, then send. A retried job finds the stored answer and only sends what
+ * is left, so neither the charge nor the model call happens twice.
+ */
+async function answer(deps: BotDeps, chatId: number, endUserId: string, text: string, capped: boolean): Promise<void> {
+  const { account, config } = deps;
+  let stored = account.storedAnswer();
+  if (!stored) {
+    if (capped && account.spentToday(endUserId) + config.answerWorstCaseMicros > deps.endUserDailyCapMicros) {
+      await reply(deps, chatId, texts.userDailyCapReached("en"));
+      return;
+    }
+    const hold = account.holdAnswer(endUserId);
+    if (!hold.ok) {
+      // Out of credits: no answer (silently), counted, and the owner told once right away.
+      if (account.recordUnanswered()) {
+        const { balanceMicros } = account.balance();
+        await reply(deps, deps.ownerChatId, texts.outOfCreditsNow(balanceMicros, outReason(account.autoRecharge())));
+      }
+      return;
+    }
+    const completion = await complete({
+      baseUrl: config.aiBaseUrl,
+      apiKey: deps.aiApiKey,
+      model: config.aiModel,
+      systemPrompt: deps.systemPrompt,
+      userText: text.slice(0, MAX_USER_TEXT_CHARS),
+      maxTokens: MAX_ANSWER_TOKENS,
+      timeoutMs: MODEL_TIMEOUT_MS,
+    });
+    if (!completion.ok) {
+      account.releaseAnswer(hold.holdId);
+      log("warn", "model_failed", {
+        instanceId: account.instanceId,
+        reason: completion.reason,
+        status: completion.status,
+      });
+      await reply(deps, chatId, texts.answerFailed());
+      return;
+    }
+    const priced = tokenCostMicros(
+      config.modelPrices,
+      config.markupPpm,
+      config.aiModel,
+      completion.inputTokens,
+      completion.outputTokens,
+    );
+    // An unpriced model is refused at configuration time; a free answer is never the fallback.
+    const cost = priced.ok ? Math.max(1, priced.micros) : config.answerWorstCaseMicros;
+    const settled = account.settleAnswer(hold.holdId, cost, completion.text || "…");
+    if (!settled.ok) throw new Error(`settle failed: ${settled.reason}`);
+    stored = { text: completion.text || "…", sentParts: 0 };
+  }
+  const parts = splitMessage(stored.text);
+  for (let i = stored.sentParts; i < parts.length; i++) {
+    const sent = await reply(deps, chatId, parts[i] as string);
+    if (!sent.ok) {
+      if (sent.permanent) return; // e.g. the user blocked the bot: nothing to retry, already paid once.
+      throw new Error("telegram send failed; will retry the remaining parts");
+    }
+    account.markSent(i + 1);
+  }
+}
+
+export type OutReason =
+  | "auto_recharge_off"
+  | "card_declined"
+  | "needs_confirmation"
+  | "daily_limit"
+  | "recharge_pending";
+
+export function outReason(autoRecharge: AutoRechargeView | null): OutReason {
+  if (!autoRecharge?.enabled) return "auto_recharge_off";
+  switch (autoRecharge.status) {
+    case "failing":
+      return "card_declined";
+    case "needs_confirmation":
+      return "needs_confirmation";
+    case "daily_limit":
+      return "daily_limit";
+    case "pending_card":
+      return "auto_recharge_off";
+    default:
+      return "recharge_pending";
+  }
+}
