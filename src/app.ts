@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import type { AppEnv } from "./api/shared";
 import { usageApi } from "./api/usage";
+import { stripeWebhook } from "./billing/webhook";
 import { ApiError, type ErrorBody, errorResponse } from "./errors";
 import { describeError, log } from "./log";
 import { telegramWebhook } from "./telegram/webhook";
@@ -54,6 +55,7 @@ export function createApp() {
   app.use("/v1/*", requireJson);
 
   app.route("/", telegramWebhook);
+  app.route("/", stripeWebhook);
   app.route("/", adminApi);
   app.route("/", usageApi);
 

@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   malformed_json: 400,
   unknown_model: 400,
   invalid_bot_token: 400,
+  invalid_signature: 400,
   unauthorized: 401,
   insufficient_credits: 402,
   forbidden: 403,

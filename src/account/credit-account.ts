@@ -1,5 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Api } from "grammy";
+import type Stripe from "stripe";
+import { billingCommand } from "../billing/commands";
+import { Billing } from "../billing/engine";
+import { copyRecharges, latestInvoices } from "../billing/history";
+import { stripeClient } from "../billing/stripe";
 import { decryptSecret, importEncryptionKey } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
@@ -46,6 +51,20 @@ const MAX_JOB_ATTEMPTS = 5;
 /** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
 const ANSWER_HOLD_TTL_MS = 5 * 60_000;
 
+interface NotifyOptions {
+  parseMode?: "HTML";
+  button?: { text: string; url: string };
+}
+
+function sendOptions(options: NotifyOptions) {
+  return {
+    ...(options.parseMode ? { parseMode: options.parseMode } : {}),
+    ...(options.button
+      ? { keyboard: { inline_keyboard: [[{ text: options.button.text, url: options.button.url }]] } }
+      : {}),
+  };
+}
+
 type Authorized = { ok: true } | { ok: false; reason: "not_found" | "unauthorized" };
 
 const encoder = new TextEncoder();
@@ -72,12 +91,25 @@ export class CreditAccount extends DurableObject<Env> {
   #flushFailures = 0;
   #draining: Promise<void> | null = null;
   #api: Api | null = null;
+  #stripe: Stripe | null = null;
+  readonly #billing: Billing;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#config = loadConfig(env);
     this.#ledger = new Ledger(this.#sql, this.#config);
+    this.#billing = new Billing(this.#sql, this.#ledger, this.#config, {
+      instanceId: () => this.#ledger.account()?.instance_id ?? "",
+      tx: (fn) => this.#tx(fn),
+      stripe: () => {
+        this.#stripe ??= stripeClient(this.env.STRIPE_SECRET_KEY, this.#config);
+        return this.#stripe;
+      },
+      notifyOwner: (text, options) => this.#notifyOwner(text, options),
+      wakeAt: (at) => this.#armAlarm(at),
+      afterBalanceChange: (now) => this.#afterBalanceChange(now),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       for (const step of ACCOUNT_MIGRATIONS) this.#sql.exec(step);
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -111,7 +143,7 @@ export class CreditAccount extends DurableObject<Env> {
   /** Everything the operator sees about the account. */
   status(): Outcome<AccountStatus> {
     const status = this.#tx(() => this.#ledger.status(Date.now()));
-    return status ? { ok: true, ...status } : { ok: false, reason: "not_found" };
+    return status ? { ok: true, ...status, autoRecharge: this.#billing.view() } : { ok: false, reason: "not_found" };
   }
 
   /** `/stats` figures, from rollups. */
@@ -227,6 +259,21 @@ export class CreditAccount extends DurableObject<Env> {
     return { status: 200 };
   }
 
+  /** A verified Stripe event for this instance (routed by the webhook); each event id has effect once. */
+  async stripeEvent(event: Stripe.Event): Promise<Outcome<{ outcome: "processed" | "duplicate" | "ignored" }>> {
+    if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    try {
+      return { ok: true, outcome: await this.#billing.handleEvent(event) };
+    } catch (error) {
+      log("warn", "stripe_event_failed", {
+        instanceId: this.#ledger.account()?.instance_id,
+        eventId: event.id,
+        error: describeError(error),
+      });
+      return { ok: false, reason: "upstream_unavailable" };
+    }
+  }
+
   /** Flushes history, expires holds, finishes inbox jobs and re-arms itself; safe to run any number of times. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
@@ -241,6 +288,7 @@ export class CreditAccount extends DurableObject<Env> {
         now - UPDATE_RETENTION_MS,
       );
     });
+    this.#kickInbox();
     let retryAt: number | null = null;
     if (this.#hasOutbox()) {
       try {
@@ -258,7 +306,17 @@ export class CreditAccount extends DurableObject<Env> {
         retryAt = Date.now() + backoffMs(this.#flushFailures);
       }
     }
-    this.#kickInbox();
+    try {
+      await this.#billing.driveDue(Date.now());
+      const changed = this.#billing.unsynced(100);
+      if (changed.length > 0) {
+        await copyRecharges(this.env.DB, account.instance_id, changed);
+        this.#billing.markSynced(changed);
+      }
+    } catch (error) {
+      log("warn", "billing_alarm_failed", { instanceId: account.instance_id, error: describeError(error) });
+      retryAt = Math.min(retryAt ?? Number.POSITIVE_INFINITY, Date.now() + backoffMs(this.#flushFailures + 1));
+    }
     await this.#draining;
     this.#rearm(retryAt);
   }
@@ -279,11 +337,15 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   #autoRecharge(): AutoRechargeView | null {
-    return null;
+    return this.#billing.view();
   }
 
   #statsSnapshot(now: number): StatsSnapshot {
-    return { ...this.#tx(() => this.#ledger.stats(now)), autoRecharge: this.#autoRecharge(), lastRecharge: null };
+    return {
+      ...this.#tx(() => this.#ledger.stats(now)),
+      autoRecharge: this.#autoRecharge(),
+      lastRecharge: this.#billing.lastRecharge(),
+    };
   }
 
   /**
@@ -292,6 +354,7 @@ export class CreditAccount extends DurableObject<Env> {
    */
   #afterBalanceChange(now: number): void {
     this.#armAlarm(now + FLUSH_DELAY_MS);
+    this.#billing.evaluate(now);
     const transition = this.#tx(() => this.#ledger.trackOutOfCredits(now));
     if (transition === "ran_out") {
       void this.#notifyOwnerOutOfCredits(now);
@@ -311,11 +374,11 @@ export class CreditAccount extends DurableObject<Env> {
     if (!sent) this.#sql.exec("UPDATE account SET out_notified_at = NULL");
   }
 
-  async #notifyOwner(text: string): Promise<boolean> {
+  async #notifyOwner(text: string, options: NotifyOptions = {}): Promise<boolean> {
     const account = this.#ledger.account();
     if (!account) return false;
     try {
-      const result = await sendText(await this.#telegram(), account.owner_telegram_id, text);
+      const result = await sendText(await this.#telegram(), account.owner_telegram_id, text, sendOptions(options));
       return result.ok;
     } catch (error) {
       log("warn", "owner_notification_failed", { instanceId: account.instance_id, error: describeError(error) });
@@ -376,6 +439,15 @@ export class CreditAccount extends DurableObject<Env> {
         ownerChatId: account.owner_telegram_id,
         endUserDailyCapMicros: this.#config.endUserDailyCapMicros,
         account: this.#port(updateId),
+        billing: (ownerJob) =>
+          billingCommand(ownerJob, {
+            billing: this.#billing,
+            config: this.#config,
+            instanceId: account.instance_id,
+            reply: async (text, options = {}) =>
+              sendText(await this.#telegram(), ownerJob.chatId, text, sendOptions(options)),
+            invoices: () => latestInvoices(this.env.DB, account.instance_id),
+          }),
       });
       this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
     } catch (error) {
@@ -484,6 +556,8 @@ export class CreditAccount extends DurableObject<Env> {
     else if (this.#hasOutbox()) candidates.push(Date.now() + FLUSH_DELAY_MS);
     const nextExpiry = this.#ledger.nextHoldExpiry();
     if (nextExpiry !== null) candidates.push(nextExpiry);
+    const rechargeDue = this.#billing.nextDueAt();
+    if (rechargeDue !== null) candidates.push(rechargeDue);
     const pendingJobs = this.#sql
       .exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1")
       .toArray().length;

@@ -135,7 +135,7 @@ export class Ledger {
     return { ok: true, balanceMicros: balance };
   }
 
-  status(now: number): AccountStatus | null {
+  status(now: number): Omit<AccountStatus, "autoRecharge"> | null {
     const account = this.account();
     if (!account) return null;
     this.expireHolds(now);

@@ -82,4 +82,49 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
      sent_parts INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX IF NOT EXISTS telegram_updates_pending ON telegram_updates (status, received_at);`,
+  // Billing: the Stripe customer, the auto-recharge settings and every recharge or top-up.
+  `CREATE TABLE IF NOT EXISTS billing (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     customer_id TEXT,
+     payment_method_id TEXT,
+     card_brand TEXT,
+     card_last4 TEXT,
+     top_up_micros INTEGER,
+     recharge_at_micros INTEGER,
+     auto_enabled INTEGER NOT NULL DEFAULT 0,
+     -- 'active' | 'failing' (hard decline) | 'needs_confirmation' | 'daily_limit'
+     status TEXT NOT NULL DEFAULT 'active',
+     pending_session_id TEXT,
+     pending_top_up_micros INTEGER,
+     pending_recharge_at_micros INTEGER,
+     daily_limit_notified_day INTEGER
+   );
+   INSERT OR IGNORE INTO billing (id) VALUES (1);
+   CREATE TABLE IF NOT EXISTS recharges (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),
+     amount_micros INTEGER NOT NULL,
+     -- 'pending' (steps to run) | 'open' (awaiting the owner or Stripe) | 'paid' | 'failed'
+     status TEXT NOT NULL,
+     step TEXT NOT NULL,
+     invoice_id TEXT UNIQUE,
+     checkout_session_id TEXT UNIQUE,
+     hosted_url TEXT,
+     pdf_url TEXT,
+     paid_micros INTEGER,
+     refunded_micros INTEGER NOT NULL DEFAULT 0,
+     failure_code TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER,
+     pay_key TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     synced INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX IF NOT EXISTS recharges_status ON recharges (status, next_attempt_at);
+   CREATE INDEX IF NOT EXISTS recharges_created ON recharges (created_at);
+   CREATE INDEX IF NOT EXISTS recharges_unsynced ON recharges (synced);
+   -- Each Stripe event and each dispute has effect once.
+   CREATE TABLE IF NOT EXISTS stripe_events (event_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS disputes (dispute_id TEXT PRIMARY KEY, recharge_id TEXT NOT NULL, amount_micros INTEGER NOT NULL);`,
 ];

@@ -1,3 +1,5 @@
+import type { AutoRechargeView } from "../telegram/types";
+
 /** Types of the CreditAccount RPC contract, shared by the Worker routes and the object. */
 
 export const OPERATIONS = ["response", "knowhow_update", "role_update"] as const;
@@ -39,7 +41,8 @@ export type Refusal =
   | "hold_not_found"
   | "hold_not_open"
   | "hold_expired"
-  | "already_provisioned";
+  | "already_provisioned"
+  | "upstream_unavailable";
 
 export type Outcome<T> = ({ ok: true } & T) | { ok: false; reason: Refusal; message?: string };
 
@@ -71,6 +74,7 @@ export interface AccountStatus extends BalanceView {
   createdAt: number;
   lastSeq: number;
   pendingOutbox: number;
+  autoRecharge: AutoRechargeView | null;
 }
 
 export interface ChargeInput {

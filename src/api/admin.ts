@@ -143,7 +143,17 @@ adminApi.openapi(
         heldMicros: s.heldMicros,
         outOfCredits: s.outOfCredits,
         state: s.outOfCredits ? ("out_of_credits" as const) : ("active" as const),
-        autoRecharge: null,
+        autoRecharge: s.autoRecharge
+          ? {
+              enabled: s.autoRecharge.enabled,
+              topUpMicros: s.autoRecharge.topUpMicros,
+              rechargeAtMicros: s.autoRecharge.rechargeAtMicros,
+              status: s.autoRecharge.status,
+              card: s.autoRecharge.cardLast4
+                ? { brand: s.autoRecharge.cardBrand, last4: s.autoRecharge.cardLast4 }
+                : null,
+            }
+          : null,
         history: { lastSeq: s.lastSeq, pendingCopies: s.pendingOutbox },
       },
       200,

@@ -88,7 +88,13 @@ export const InstanceView = z
     outOfCredits: z.boolean(),
     state: z.enum(["active", "out_of_credits"]),
     autoRecharge: z
-      .object({ enabled: z.boolean(), topUpMicros: z.number().int(), rechargeAtMicros: z.number().int() })
+      .object({
+        enabled: z.boolean(),
+        topUpMicros: z.number().int(),
+        rechargeAtMicros: z.number().int(),
+        status: z.string(),
+        card: z.object({ brand: z.string().nullable(), last4: z.string().nullable() }).nullable(),
+      })
       .nullable(),
     history: z.object({ lastSeq: z.number().int(), pendingCopies: z.number().int() }),
   })

@@ -23,6 +23,7 @@ const REFUSALS: Record<Refusal, [ErrorCode, string]> = {
   hold_not_open: ["hold_not_open", "This hold is no longer open."],
   hold_expired: ["hold_expired", "This hold expired and its reservation was released."],
   already_provisioned: ["instance_exists", "An instance with this id already exists."],
+  upstream_unavailable: ["upstream_unavailable", "A payment or messaging service could not be reached; try again."],
 };
 
 /** Turns a refused outcome into the API's error; returns the successful value otherwise. */

@@ -50,3 +50,24 @@ export const ledgerEntries = sqliteTable(
     index("ledger_entries_created").on(t.instanceId, t.createdAt),
   ],
 );
+
+/** Copy of each instance's recharges and top-ups (written by the object's alarm), for `/invoices` and reporting. */
+export const recharges = sqliteTable(
+  "recharges",
+  {
+    id: text("id").primaryKey(),
+    instanceId: text("instance_id").notNull(),
+    kind: text("kind").notNull(),
+    amountMicros: integer("amount_micros").notNull(),
+    paidMicros: integer("paid_micros"),
+    refundedMicros: integer("refunded_micros").notNull().default(0),
+    status: text("status").notNull(),
+    invoiceId: text("invoice_id"),
+    hostedUrl: text("hosted_url"),
+    pdfUrl: text("pdf_url"),
+    failureCode: text("failure_code"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("recharges_instance_created").on(t.instanceId, t.createdAt)],
+);

@@ -812,3 +812,8 @@ export function invoicesList(rows: readonly InvoiceRow[]): { text: string; parse
   }
   return { text: lines.join("\n"), parseMode: "HTML" };
 }
+
+/** Stripe could not be reached for an owner command; nothing was changed. */
+export function paymentsUnavailable(): string {
+  return "⚠️ Payments can't be reached right now, so nothing was changed. Please try again in a few minutes.";
+}

@@ -1,0 +1,112 @@
+import { Hono } from "hono";
+import type Stripe from "stripe";
+import { type AppEnv, account } from "../api/shared";
+import { loadConfig } from "../env";
+import { errorResponse } from "../errors";
+import { describeError, log } from "../log";
+import { cryptoProvider, stripeClient } from "./stripe";
+
+/** Stripe's default tolerance: older signatures are replays. Event ids are deduplicated as well. */
+const SIGNATURE_TOLERANCE_S = 300;
+
+export const stripeWebhook = new Hono<AppEnv>();
+
+function metadataOf(value: unknown): Record<string, string> {
+  const meta = (value as { metadata?: unknown } | null)?.metadata;
+  return typeof meta === "object" && meta !== null ? (meta as Record<string, string>) : {};
+}
+
+/**
+ * The instance an event belongs to, from the metadata this system put on customers, sessions and
+ * invoices. A charge (refund, dispute) carries no invoice metadata in current API versions, so it
+ * is traced through its payment intent to the invoice that it paid.
+ */
+async function instanceOf(
+  stripe: Stripe,
+  event: Stripe.Event,
+): Promise<{ instanceId: string | null; event: Stripe.Event }> {
+  const object = event.data.object as unknown;
+  const direct = metadataOf(object).instance_id;
+  if (direct) return { instanceId: direct, event };
+  let charge: Stripe.Charge | null = null;
+  if (event.type === "charge.refunded") charge = event.data.object;
+  if (event.type === "charge.dispute.created") {
+    const dispute = event.data.object;
+    charge = await stripe.charges.retrieve(typeof dispute.charge === "string" ? dispute.charge : dispute.charge.id);
+  }
+  const intent =
+    charge && (typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent?.id);
+  if (!charge || !intent) return { instanceId: null, event };
+  const payments = await stripe.invoicePayments.list({
+    payment: { type: "payment_intent", payment_intent: intent },
+    limit: 1,
+  });
+  const invoiceRef = payments.data[0]?.invoice;
+  if (!invoiceRef) return { instanceId: null, event };
+  const invoice = typeof invoiceRef === "string" ? await stripe.invoices.retrieve(invoiceRef) : invoiceRef;
+  const meta = metadataOf(invoice);
+  if (!meta.instance_id) return { instanceId: null, event };
+  if (event.type === "charge.refunded") {
+    // Carry the invoice's metadata on the charge, so the object can match it to its recharge.
+    const enriched = {
+      ...event,
+      data: { ...event.data, object: { ...charge, metadata: { ...charge.metadata, ...meta } } },
+    };
+    return { instanceId: meta.instance_id, event: enriched as Stripe.Event };
+  }
+  return { instanceId: meta.instance_id, event };
+}
+
+stripeWebhook.post("/stripe/webhook", async (c) => {
+  const signature = c.req.header("stripe-signature");
+  if (!signature) return errorResponse("invalid_signature", "Missing Stripe-Signature header.");
+  const body = await c.req.text();
+  const stripe = stripeClient(c.env.STRIPE_SECRET_KEY, loadConfig(c.env));
+  let event: Stripe.Event;
+  try {
+    event = await stripe.webhooks.constructEventAsync(
+      body,
+      signature,
+      c.env.STRIPE_WEBHOOK_SECRET,
+      SIGNATURE_TOLERANCE_S,
+      cryptoProvider,
+    );
+  } catch {
+    return errorResponse("invalid_signature", "The Stripe signature does not match this body, or it is too old.");
+  }
+  let routed: { instanceId: string | null; event: Stripe.Event };
+  try {
+    routed = await instanceOf(stripe, event);
+  } catch (error) {
+    log("warn", "stripe_event_unroutable", { eventId: event.id, type: event.type, error: describeError(error) });
+    return errorResponse("upstream_unavailable", "Stripe could not be reached to route this event; retry later.");
+  }
+  if (!routed.instanceId || !/^[A-Za-z0-9_-]{1,64}$/.test(routed.instanceId)) {
+    log("info", "stripe_event_ignored", { eventId: event.id, type: event.type });
+    return c.json({ received: true }, 200);
+  }
+  const outcome = await account(c.env, routed.instanceId).stripeEvent(routed.event);
+  if (!outcome.ok) {
+    if (outcome.reason === "not_found") return c.json({ received: true }, 200);
+    return errorResponse("upstream_unavailable", "The event could not be processed yet; Stripe will retry.");
+  }
+  log("info", "stripe_event", {
+    instanceId: routed.instanceId,
+    eventId: event.id,
+    type: event.type,
+    outcome: outcome.outcome,
+  });
+  return c.json({ received: true }, 200);
+});
+
+const page = (title: string, text: string) =>
+  `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  `<title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
+  `<h1>${title}</h1><p>${text}</p></body></html>`;
+
+stripeWebhook.get("/billing/done", (c) =>
+  c.html(page("All set", "Thank you. You can close this page and go back to Telegram: your bot will confirm there.")),
+);
+stripeWebhook.get("/billing/cancelled", (c) =>
+  c.html(page("Cancelled", "Nothing was charged and nothing changed. You can start again from Telegram at any time.")),
+);
