@@ -226,6 +226,8 @@ type FaultKind = "500" | "timeout" | "timeout_after_success" | "409";
 
 interface Fault {
   pathPrefix: string | null;
+  /** e.g. "/finalize" or "/pay", whose paths carry an invoice id the test does not know in advance. */
+  pathSuffix: string | null;
   idempotencyKeyPrefix: string | null;
   customer: string | null;
   kind: FaultKind;
@@ -1467,6 +1469,7 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       (f) =>
         f.remaining > 0 &&
         (f.pathPrefix === null || path.startsWith(f.pathPrefix)) &&
+        (f.pathSuffix === null || path.endsWith(f.pathSuffix)) &&
         (f.idempotencyKeyPrefix === null || (idempotencyKey ?? "").startsWith(f.idempotencyKeyPrefix)) &&
         (f.customer === null || f.customer === customer),
     );
@@ -1776,6 +1779,7 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         }
         const fault: Fault = {
           pathPrefix: controlStr(match, "pathPrefix"),
+          pathSuffix: controlStr(match, "pathSuffix"),
           idempotencyKeyPrefix: controlStr(match, "idempotencyKeyPrefix"),
           customer: controlStr(match, "customer"),
           kind,

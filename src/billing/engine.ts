@@ -58,6 +58,8 @@ export interface RechargeRow extends Record<string, SqlStorageValue> {
 
 /** A step that keeps failing for reasons other than the card is given up after this many attempts. */
 const MAX_STEP_ATTEMPTS = 8;
+/** A step interrupted by an eviction is resumed this long after it started (beyond Stripe's timeout). */
+const STEP_RESUME_MS = 30_000;
 
 export interface BillingHost {
   instanceId(): string;
@@ -199,6 +201,8 @@ export class Billing {
     for (let guard = 0; guard < 6; guard++) {
       const r = this.recharge(id);
       if (!r || r.status !== "pending") return;
+      // If the object dies during the call, this alarm resumes the step with the same idempotency key.
+      this.host.wakeAt(Date.now() + STEP_RESUME_MS);
       const advanced = await this.#step(r);
       if (!advanced) return;
     }
