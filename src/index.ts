@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { runHourly } from "./cron/hourly";
 
 export { CreditAccount } from "./account/credit-account";
 
@@ -6,4 +7,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runHourly(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;

@@ -17,7 +17,7 @@ import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { Ledger } from "./ledger";
 import { flushOutbox, logFlushFailure } from "./outbox";
 import { backoffMs } from "./rules";
-import { ACCOUNT_MIGRATIONS } from "./schema";
+import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
   AdjustInput,
@@ -111,7 +111,7 @@ export class CreditAccount extends DurableObject<Env> {
       afterBalanceChange: (now) => this.#afterBalanceChange(now),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      for (const step of ACCOUNT_MIGRATIONS) this.#sql.exec(step);
+      this.ctx.storage.transactionSync(() => migrateAccount(this.#sql));
       this.#alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -272,6 +272,56 @@ export class CreditAccount extends DurableObject<Env> {
       });
       return { ok: false, reason: "upstream_unavailable" };
     }
+  }
+
+  /**
+   * The hourly cron's visit. The object decides: at most one out-of-credits alert per clock hour
+   * (a retried, overlapping or late cron run finds the hour taken), recorded before sending and
+   * given back if Telegram fails, so a later run tries again. Also re-arms overdue work and
+   * re-checks recharges still waiting on Stripe (a lost webhook loses nothing).
+   */
+  async hourly(nowMs: number): Promise<Outcome<{ alerted: boolean; reconciled: number }>> {
+    const account = this.#ledger.account();
+    if (!account) return { ok: false, reason: "not_found" };
+    const reconciled = await this.#billing.reconcile(nowMs).catch((error: unknown) => {
+      log("warn", "reconcile_failed", { instanceId: account.instance_id, error: describeError(error) });
+      return 0;
+    });
+    // Anything due (history copy, hold expiry, recharge steps) gets its alarm back if it was lost.
+    if (this.#hasOutbox()) this.#armAlarm(Date.now() + FLUSH_DELAY_MS);
+    this.#rearm(null);
+    const hour = Math.floor(nowMs / 3_600_000);
+    const claim = this.#tx(() => {
+      this.#ledger.expireHolds(Date.now());
+      this.#ledger.trackOutOfCredits(Date.now());
+      const current = this.#ledger.account();
+      if (!current || !this.#ledger.view().outOfCredits) return null;
+      if (current.last_alert_hour !== null && current.last_alert_hour >= hour) return null;
+      this.#sql.exec("UPDATE account SET last_alert_hour = ?", hour);
+      return { previous: current.last_alert_hour };
+    });
+    if (!claim) return { ok: true, alerted: false, reconciled };
+    const autoRecharge = this.#autoRecharge();
+    const unanswered = this.#sql
+      .exec<{ n: number }>(
+        "SELECT COALESCE(SUM(count), 0) AS n FROM usage_hourly WHERE operation = 'unanswered' AND hour >= ?",
+        Math.floor((account.out_since ?? nowMs) / 3_600_000),
+      )
+      .one().n;
+    const sent = await this.#notifyOwner(
+      texts.outOfCreditsHourly(this.#ledger.view().balanceMicros, outReason(autoRecharge), {
+        confirmUrl: autoRecharge?.confirmUrl ?? null,
+        unanswered,
+        ...(autoRecharge?.enabled
+          ? { topUpMicros: autoRecharge.topUpMicros, rechargeAtMicros: autoRecharge.rechargeAtMicros }
+          : {}),
+      }),
+    );
+    if (!sent) {
+      this.#sql.exec("UPDATE account SET last_alert_hour = ? WHERE last_alert_hour = ?", claim.previous, hour);
+      return { ok: false, reason: "upstream_unavailable" };
+    }
+    return { ok: true, alerted: true, reconciled };
   }
 
   /** Flushes history, expires holds, finishes inbox jobs and re-arms itself; safe to run any number of times. */

@@ -51,6 +51,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   held_micros: number;
   out_since: number | null;
   out_notified_at: number | null;
+  last_alert_hour: number | null;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
@@ -76,7 +77,7 @@ export interface NewEntry {
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour";
 
 export class Ledger {
   constructor(

@@ -1,6 +1,6 @@
 /**
  * SQLite schema of one CreditAccount (see docs/storage-schema.md). Applied in the
- * constructor under blockConcurrencyWhile; each step is idempotent and numbered.
+ * constructor under blockConcurrencyWhile by `migrateAccount`; steps are append-only, never edited.
  */
 export const ACCOUNT_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS account (
@@ -127,4 +127,14 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
    -- Each Stripe event and each dispute has effect once.
    CREATE TABLE IF NOT EXISTS stripe_events (event_id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
    CREATE TABLE IF NOT EXISTS disputes (dispute_id TEXT PRIMARY KEY, recharge_id TEXT NOT NULL, amount_micros INTEGER NOT NULL);`,
+  // Hourly alerts: the hour (since the epoch) of the last out-of-credits alert sent to the owner.
+  "ALTER TABLE account ADD COLUMN last_alert_hour INTEGER",
 ];
+
+/** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */
+export function migrateAccount(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+  const applied = sql.exec<{ version: number }>("SELECT version FROM schema_meta").toArray()[0]?.version ?? 0;
+  for (let i = applied; i < ACCOUNT_MIGRATIONS.length; i++) sql.exec(ACCOUNT_MIGRATIONS[i] as string);
+  sql.exec("INSERT OR REPLACE INTO schema_meta (id, version) VALUES (1, ?)", ACCOUNT_MIGRATIONS.length);
+}

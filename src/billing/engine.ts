@@ -346,6 +346,42 @@ export class Billing {
     );
   }
 
+  /**
+   * Cron's safety net: pending recharges whose alarm was lost are driven now, and recharges waiting
+   * on the owner or Stripe (open invoices) are checked by retrieving their invoice: a payment whose
+   * webhook never arrived is credited once. Returns how many recharges were looked at.
+   */
+  async reconcile(now: number): Promise<number> {
+    const overdue = this.sql
+      .exec<RechargeRow>(
+        "SELECT * FROM recharges WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'open' AND invoice_id IS NOT NULL) LIMIT 10",
+        now,
+      )
+      .toArray();
+    for (const r of overdue) {
+      if (r.status === "pending") {
+        await this.#drive(r.id);
+        continue;
+      }
+      const invoice = await this.host.stripe().invoices.retrieve(r.invoice_id ?? "");
+      if (invoice.status === "paid") await this.creditInvoice(invoice, "reconcile");
+    }
+    const openCheckouts = this.sql
+      .exec<RechargeRow>(
+        "SELECT * FROM recharges WHERE status = 'open' AND checkout_session_id IS NOT NULL AND invoice_id IS NULL AND created_at > ? LIMIT 10",
+        now - 2 * 86_400_000,
+      )
+      .toArray();
+    for (const r of openCheckouts) {
+      const session = await this.host.stripe().checkout.sessions.retrieve(r.checkout_session_id ?? "");
+      const invoiceId = typeof session.invoice === "string" ? session.invoice : session.invoice?.id;
+      if (session.status === "complete" && invoiceId) {
+        await this.creditInvoice(await this.host.stripe().invoices.retrieve(invoiceId), "reconcile");
+      }
+    }
+    return overdue.length + openCheckouts.length;
+  }
+
   // ---------------------------------------------------------------- crediting
 
   /**

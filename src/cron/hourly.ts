@@ -1,0 +1,73 @@
+import { account } from "../api/shared";
+import { describeError, log } from "../log";
+
+/** Instances read from D1 per page, and object visits in flight at once. */
+const PAGE_SIZE = 500;
+const CONCURRENCY = 25;
+/** A recharge untouched this long is checked with Stripe. */
+const STALE_RECHARGE_MS = 5 * 60_000;
+
+async function pages(db: D1Database, sql: string, extra: unknown[]): Promise<string[]> {
+  const ids: string[] = [];
+  let after = "";
+  for (;;) {
+    const { results } = await db
+      .prepare(sql)
+      .bind(after, ...extra, PAGE_SIZE)
+      .all<{ id: string }>();
+    for (const row of results) ids.push(row.id);
+    if (results.length < PAGE_SIZE) return ids;
+    after = results.at(-1)?.id ?? after;
+  }
+}
+
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+export interface HourlyReport {
+  visited: number;
+  alerted: number;
+  failed: number;
+}
+
+/**
+ * The hourly run: every instance that is out of credits (D1 projection, indexed, paginated) and
+ * every instance with a recharge still waiting on Stripe is visited; its CreditAccount decides
+ * whether to alert (at most once per hour) and reconciles. One failing owner never stops the rest.
+ */
+export async function runHourly(env: Env, scheduledTime: number): Promise<HourlyReport> {
+  const out = await pages(
+    env.DB,
+    "SELECT id FROM instances WHERE out_of_credits = 1 AND id > ? ORDER BY id LIMIT ?",
+    [],
+  );
+  const waiting = await pages(
+    env.DB,
+    `SELECT DISTINCT instance_id AS id FROM recharges
+     WHERE instance_id > ? AND status IN ('pending', 'open') AND updated_at < ? ORDER BY instance_id LIMIT ?`,
+    [scheduledTime - STALE_RECHARGE_MS],
+  );
+  const ids = [...new Set([...out, ...waiting])];
+  const report: HourlyReport = { visited: 0, alerted: 0, failed: 0 };
+  await pool(ids, CONCURRENCY, async (id) => {
+    try {
+      const result = await account(env, id).hourly(scheduledTime);
+      report.visited += 1;
+      if (result.ok && result.alerted) report.alerted += 1;
+      if (!result.ok && result.reason !== "not_found") report.failed += 1;
+    } catch (error) {
+      report.failed += 1;
+      log("warn", "hourly_visit_failed", { instanceId: id, error: describeError(error) });
+    }
+  });
+  log("info", "hourly_run", { ...report, scheduledTime });
+  return report;
+}
