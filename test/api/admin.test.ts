@@ -28,6 +28,14 @@ describe("admin API: provisioning", () => {
     };
     expect(hook.url).toBe(`https://credits.example.test/telegram/${id}`);
     expect(hook.secret_token).toMatch(/^[A-Za-z0-9_-]{32,256}$/);
+    // The command menu, only in the owner's chat, with the lowercase names Telegram accepts.
+    const menu = (await (await fetch(`${telegram}/__control/commands?token=${encodeURIComponent(token)}`)).json()) as {
+      scopes: { scope: { type: string; chat_id?: number }; commands: { command: string }[] }[];
+    };
+    const ownerMenu = menu.scopes.find((s) => s.scope.type === "chat" && s.scope.chat_id === 777001);
+    expect(ownerMenu?.commands.map((c) => c.command)).toEqual(
+      expect.arrayContaining(["balance", "stats", "setupcredits", "changecreditstopup", "topup", "invoices", "help"]),
+    );
 
     const row = (await env.DB.prepare("SELECT * FROM instances WHERE id = ?").bind(id).first()) as Record<
       string,

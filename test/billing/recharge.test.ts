@@ -8,6 +8,7 @@ import {
   debit,
   ledgerKinds,
   OWNER,
+  ownerMessages,
   ownerSays,
   ownerToldMatching,
   postStripeEvent,
@@ -348,5 +349,28 @@ describe("POST /stripe/webhook", () => {
     expect(await ledgerKinds(inst)).toHaveLength(0);
     expect(customer).toMatch(/^cus_/);
     expect(env.STRIPE_WEBHOOK_SECRET).toBeTruthy();
+  });
+});
+
+describe("daily limit", () => {
+  it("after MAX_RECHARGES_PER_DAY recharges the owner is told, and no more recharges start that day", async () => {
+    const { inst, customer } = await withCard({ license: "pro", topUp: 250, rechargeAt: 100 }); // $200
+    let expected = 200 * USD;
+    for (let i = 0; i < 5; i++) {
+      const cost = expected - 90 * USD; // down to $90, below the $100 threshold
+      await debit(inst, `day-${i}`, cost);
+      expected = 90 * USD + 250 * USD;
+      await waitForPaidInvoices(customer, i + 1);
+      await waitForBalance(inst, expected);
+    }
+    await debit(inst, "day-6", expected - 90 * USD);
+    const told = await ownerToldMatching(inst, /limit/i);
+    expect(told.text).toMatch(/5/);
+    await settle(1000);
+    const s = await summary(customer);
+    expect(s.invoices).toHaveLength(5);
+    expect(s.payments).toBe(5);
+    expect(await balance(inst)).toBe(90 * USD);
+    expect((await ownerMessages(inst)).filter((m) => /limit/i.test(m.text))).toHaveLength(1);
   });
 });

@@ -265,3 +265,24 @@ describe("metered answers", () => {
     expect(env.DB).toBeTruthy();
   });
 });
+
+describe("balance phrasings end to end", () => {
+  it("40 phrasings in two languages get the balance at no cost; 20 near misses go to the AI", async () => {
+    const { CZECH, ENGLISH, NEAR_MISSES } = await import("../phrasings");
+    const questions = [...ENGLISH.slice(0, 20), ...CZECH.slice(0, 20)];
+    expect(questions).toHaveLength(40);
+    const inst = await provision({ ownerTelegramId: OWNER });
+    for (const q of questions) await deliver(inst, privateText(owner, q));
+    const replies = await waitForMessages(inst.botToken, OWNER, 40);
+    for (const r of replies) expect(r.text).toContain("$50.00");
+    expect(replies.filter((r) => /zůstatek/i.test(r.text)).length).toBeGreaterThanOrEqual(20);
+    expect(await ledgerEntries(inst)).toHaveLength(1);
+
+    const misses = NEAR_MISSES.slice(0, 20);
+    expect(misses).toHaveLength(20);
+    for (const m of misses) await deliver(inst, privateText(owner, m));
+    const all = await waitForMessages(inst.botToken, OWNER, 60);
+    for (const r of all.slice(40)) expect(r.text).toContain("Answer to:");
+    expect((await ledgerEntries(inst)).filter((e) => e.kind === "hold_settle")).toHaveLength(20);
+  });
+});
