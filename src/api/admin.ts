@@ -13,19 +13,18 @@ import {
   AdjustmentResult,
   CreatedInstance,
   CreateInstanceBody,
-  ErrorSchema,
+  commonErrors,
+  errorReply,
   InstanceId,
   InstanceView,
+  jsonReply,
   LedgerPageSchema,
   LedgerQuery,
+  reusedKey,
 } from "./schemas";
 import { type AppEnv, account, fingerprint, iso, requireAdmin, unwrap } from "./shared";
 
-const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorSchema } } },
-  401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorSchema } } },
-  404: { description: "Unknown instance", content: { "application/json": { schema: ErrorSchema } } },
-} as const;
+const errors = commonErrors("Missing or wrong admin token");
 const security = [{ adminToken: [] }];
 const Params = z.object({ id: InstanceId });
 
@@ -40,9 +39,9 @@ adminApi.openapi(
     security,
     request: { body: { content: { "application/json": { schema: CreateInstanceBody } }, required: true } },
     responses: {
-      201: { description: "Provisioned", content: { "application/json": { schema: CreatedInstance } } },
-      409: { description: "instance_exists", content: { "application/json": { schema: ErrorSchema } } },
-      502: { description: "Telegram unreachable", content: { "application/json": { schema: ErrorSchema } } },
+      201: jsonReply("Provisioned", CreatedInstance),
+      409: errorReply("instance_exists"),
+      502: errorReply("Telegram unreachable"),
       ...errors,
     },
   }),
@@ -125,7 +124,7 @@ adminApi.openapi(
     security,
     request: { params: Params },
     responses: {
-      200: { description: "The instance", content: { "application/json": { schema: InstanceView } } },
+      200: jsonReply("The instance", InstanceView),
       ...errors,
     },
   }),
@@ -169,14 +168,8 @@ adminApi.openapi(
     security,
     request: { params: Params, body: { content: { "application/json": { schema: AdjustmentBody } }, required: true } },
     responses: {
-      201: {
-        description: "Adjusted (or the first result of a retry)",
-        content: { "application/json": { schema: AdjustmentResult } },
-      },
-      409: {
-        description: "idempotencyKey reused with other parameters",
-        content: { "application/json": { schema: ErrorSchema } },
-      },
+      201: jsonReply("Adjusted (or the first result of a retry)", AdjustmentResult),
+      409: reusedKey,
       ...errors,
     },
   }),

@@ -44,6 +44,22 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
+/** OpenAPI response entries, so every route documents its errors the same way. */
+export const errorReply = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+export const jsonReply = <T>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+export const commonErrors = (unauthorized: string) => ({
+  400: errorReply("Invalid request"),
+  401: errorReply(unauthorized),
+  404: errorReply("Unknown instance"),
+});
+export const reusedKey = errorReply("idempotencyKey reused with other parameters");
+
 // ---------------------------------------------------------------- admin
 
 /** Telegram's service accounts are never an owner. */

@@ -4,12 +4,15 @@ import { loadConfig } from "../env";
 import { ApiError } from "../errors";
 import {
   BalanceSchema,
-  ErrorSchema,
+  commonErrors,
+  errorReply,
   HoldBody,
   HoldParams,
   HoldResultSchema,
   InstanceId,
+  jsonReply,
   ReleaseResultSchema,
+  reusedKey,
   SettleBody,
   SettleResultSchema,
   UsageBody,
@@ -18,11 +21,9 @@ import {
 import { type AppEnv, account, fingerprint, iso, requireApiKey, unwrap } from "./shared";
 
 const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorSchema } } },
-  401: { description: "Missing or malformed API key", content: { "application/json": { schema: ErrorSchema } } },
-  403: { description: "The key belongs to another instance", content: { "application/json": { schema: ErrorSchema } } },
-  404: { description: "Unknown instance", content: { "application/json": { schema: ErrorSchema } } },
-} as const;
+  ...commonErrors("Missing or malformed API key"),
+  403: errorReply("The key belongs to another instance"),
+};
 const security = [{ instanceKey: [] }];
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } }, required: true as const });
 
@@ -58,7 +59,7 @@ usageApi.openapi(
     security,
     request: { params: HoldParams.pick({ id: true }) },
     responses: {
-      200: { description: "Balance", content: { "application/json": { schema: BalanceSchema } } },
+      200: jsonReply("Balance", BalanceSchema),
       ...errors,
     },
   }),
@@ -80,15 +81,9 @@ usageApi.openapi(
     security,
     request: { params: HoldParams.pick({ id: true }), body: json(UsageBody) },
     responses: {
-      200: {
-        description: "Charged (or the first result of a retry)",
-        content: { "application/json": { schema: UsageResult } },
-      },
-      402: { description: "insufficient_credits", content: { "application/json": { schema: ErrorSchema } } },
-      409: {
-        description: "idempotencyKey reused with other parameters",
-        content: { "application/json": { schema: ErrorSchema } },
-      },
+      200: jsonReply("Charged (or the first result of a retry)", UsageResult),
+      402: errorReply("insufficient_credits"),
+      409: reusedKey,
       ...errors,
     },
   }),
@@ -121,12 +116,9 @@ usageApi.openapi(
     security,
     request: { params: HoldParams.pick({ id: true }), body: json(HoldBody) },
     responses: {
-      201: { description: "Held", content: { "application/json": { schema: HoldResultSchema } } },
-      402: { description: "insufficient_credits", content: { "application/json": { schema: ErrorSchema } } },
-      409: {
-        description: "idempotencyKey reused with other parameters",
-        content: { "application/json": { schema: ErrorSchema } },
-      },
+      201: jsonReply("Held", HoldResultSchema),
+      402: errorReply("insufficient_credits"),
+      409: reusedKey,
       ...errors,
     },
   }),
@@ -159,8 +151,8 @@ usageApi.openapi(
     security,
     request: { params: HoldParams, body: json(SettleBody) },
     responses: {
-      200: { description: "Settled", content: { "application/json": { schema: SettleResultSchema } } },
-      409: { description: "Hold no longer open", content: { "application/json": { schema: ErrorSchema } } },
+      200: jsonReply("Settled", SettleResultSchema),
+      409: errorReply("Hold no longer open"),
       ...errors,
     },
   }),
@@ -194,8 +186,8 @@ usageApi.openapi(
     security,
     request: { params: HoldParams },
     responses: {
-      200: { description: "Released", content: { "application/json": { schema: ReleaseResultSchema } } },
-      409: { description: "Hold already settled", content: { "application/json": { schema: ErrorSchema } } },
+      200: jsonReply("Released", ReleaseResultSchema),
+      409: errorReply("Hold already settled"),
       ...errors,
     },
   }),

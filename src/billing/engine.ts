@@ -352,17 +352,11 @@ export class Billing {
    * webhook never arrived is credited once. Returns how many recharges were looked at.
    */
   async reconcile(now: number): Promise<number> {
+    await this.driveDue(now);
     const overdue = this.sql
-      .exec<RechargeRow>(
-        "SELECT * FROM recharges WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'open' AND invoice_id IS NOT NULL) LIMIT 10",
-        now,
-      )
+      .exec<RechargeRow>("SELECT * FROM recharges WHERE status = 'open' AND invoice_id IS NOT NULL LIMIT 10")
       .toArray();
     for (const r of overdue) {
-      if (r.status === "pending") {
-        await this.#drive(r.id);
-        continue;
-      }
       const invoice = await this.host.stripe().invoices.retrieve(r.invoice_id ?? "");
       if (invoice.status === "paid") await this.creditInvoice(invoice, "reconcile");
     }
