@@ -170,3 +170,23 @@ export async function debit(inst: Provisioned, key: string, costMicros: number) 
     body: { idempotencyKey: key, operation: "response", costMicros },
   });
 }
+
+export async function waitForPaidInvoices(customer: string, count: number) {
+  return vi.waitFor(
+    async () => {
+      const s = await summary(customer);
+      if (s.invoices.filter((i) => i.status === "paid").length < count) throw new Error("not paid yet");
+      return s;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
+export async function waitForBalance(inst: Provisioned, expected: number) {
+  await vi.waitFor(
+    async () => {
+      expect(await balance(inst)).toBe(expected);
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}

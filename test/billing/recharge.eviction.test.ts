@@ -1,32 +1,12 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { stub, USD } from "../helpers";
-import { balance, debit, ledgerKinds, stripeControl, summary, withCard } from "./fixtures";
+import { debit, ledgerKinds, stripeControl, summary, waitForBalance, waitForPaidInvoices, withCard } from "./fixtures";
 
 /**
  * Evictions (abortAllDurableObjects) reset every object of the runtime, so these tests run on
  * their own, after the rest of the suite (see the `test` script).
  */
-
-async function waitForPaidInvoices(customer: string, count: number) {
-  return vi.waitFor(
-    async () => {
-      const s = await summary(customer);
-      if (s.invoices.filter((i) => i.status === "paid").length < count) throw new Error("not paid yet");
-      return s;
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-}
-
-async function waitForBalance(inst: Parameters<typeof balance>[0], expected: number) {
-  await vi.waitFor(
-    async () => {
-      expect(await balance(inst)).toBe(expected);
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-}
 
 describe("recharge under evictions", () => {
   it("an eviction after Stripe succeeded but before the local write resumes with the same keys: one charge", async () => {

@@ -1,5 +1,5 @@
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
 import { stub, USD } from "../helpers";
 import { deliver, privateText, settle, waitForMessages } from "../telegram/fixtures";
 import {
@@ -15,28 +15,10 @@ import {
   stripeControl,
   stripeEvents,
   summary,
+  waitForBalance,
+  waitForPaidInvoices,
   withCard,
 } from "./fixtures";
-
-async function waitForPaidInvoices(customer: string, count: number) {
-  return vi.waitFor(
-    async () => {
-      const s = await summary(customer);
-      if (s.invoices.filter((i) => i.status === "paid").length < count) throw new Error("not paid yet");
-      return s;
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-}
-
-async function waitForBalance(inst: Parameters<typeof balance>[0], expected: number) {
-  await vi.waitFor(
-    async () => {
-      expect(await balance(inst)).toBe(expected);
-    },
-    { timeout: 20_000, interval: 100 },
-  );
-}
 
 describe("/setupCredits and card saving", () => {
   it("saves the card, turns auto-recharge on and tells the owner the amounts and card", async () => {
