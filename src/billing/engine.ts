@@ -426,17 +426,6 @@ export class Billing {
     return true;
   }
 
-  /** Refunds and disputes take the credits back (the balance may go below zero). */
-  #takeBack(r: RechargeRow, micros: number, kind: "refund", reference: string, now: number): number {
-    return this.ledger.append(now, {
-      kind,
-      amountMicros: -micros,
-      idempotencyKey: `refund:${reference}`,
-      reference,
-      memo: r.id,
-    }).balanceAfter;
-  }
-
   // ---------------------------------------------------------------- Stripe events
 
   /** Handles one verified Stripe event for this instance, once per event id. */
@@ -554,51 +543,61 @@ export class Billing {
 
   /** `amount_refunded` is cumulative: take back only what was not taken back yet. */
   #refunded(charge: Stripe.Charge): "processed" | "ignored" {
-    const rechargeId = charge.metadata?.recharge_id;
-    if (charge.metadata?.instance_id !== this.host.instanceId() || !rechargeId) return "ignored";
-    const now = Date.now();
-    const taken = this.host.tx(() => {
-      const r = this.recharge(rechargeId);
-      if (!r || r.status !== "paid") return 0;
-      const target = Math.min(centsToMicros(charge.amount_refunded), r.paid_micros ?? 0);
-      const delta = target - r.refunded_micros;
-      if (delta <= 0) return 0;
-      this.#takeBack(r, delta, "refund", `${charge.id}:${target}`, now);
-      this.#update(r.id, "refunded_micros = ?", target);
-      return delta;
-    });
-    if (taken > 0) {
-      log("info", "recharge_refunded", { instanceId: this.host.instanceId(), rechargeId, micros: taken });
-      this.host.afterBalanceChange(now);
-    }
-    return taken > 0 ? "processed" : "ignored";
+    const target = (r: RechargeRow) => Math.min(centsToMicros(charge.amount_refunded), r.paid_micros ?? 0);
+    return this.#takeBack(charge, (r) => ({
+      micros: target(r) - r.refunded_micros,
+      reference: `${charge.id}:${target(r)}`,
+    }));
   }
 
   async #disputed(dispute: Stripe.Dispute): Promise<"processed" | "ignored"> {
     const chargeId = typeof dispute.charge === "string" ? dispute.charge : dispute.charge.id;
     const charge = await this.host.stripe().charges.retrieve(chargeId);
+    return this.#takeBack(charge, (r) => {
+      const already = this.sql.exec("SELECT 1 FROM disputes WHERE dispute_id = ?", dispute.id).toArray().length;
+      const micros = already ? 0 : Math.min(centsToMicros(dispute.amount), (r.paid_micros ?? 0) - r.refunded_micros);
+      if (micros > 0) {
+        this.sql.exec(
+          "INSERT INTO disputes (dispute_id, recharge_id, amount_micros) VALUES (?, ?, ?)",
+          dispute.id,
+          r.id,
+          micros,
+        );
+      }
+      return { micros, reference: dispute.id };
+    });
+  }
+
+  /**
+   * Refunds and disputes take credits back from the paid recharge the charge belongs to (the
+   * balance may go below zero). `decide` runs inside the transaction and says how much, once.
+   */
+  #takeBack(
+    charge: Stripe.Charge,
+    decide: (r: RechargeRow) => { micros: number; reference: string },
+  ): "processed" | "ignored" {
     const rechargeId = charge.metadata?.recharge_id;
     if (charge.metadata?.instance_id !== this.host.instanceId() || !rechargeId) return "ignored";
     const now = Date.now();
     const taken = this.host.tx(() => {
       const r = this.recharge(rechargeId);
       if (!r || r.status !== "paid") return 0;
-      const already = this.sql.exec("SELECT 1 FROM disputes WHERE dispute_id = ?", dispute.id).toArray().length;
-      if (already) return 0;
-      const micros = Math.min(centsToMicros(dispute.amount), (r.paid_micros ?? 0) - r.refunded_micros);
+      const { micros, reference } = decide(r);
       if (micros <= 0) return 0;
-      this.sql.exec(
-        "INSERT INTO disputes (dispute_id, recharge_id, amount_micros) VALUES (?, ?, ?)",
-        dispute.id,
-        r.id,
-        micros,
-      );
-      this.#takeBack(r, micros, "refund", dispute.id, now);
+      this.ledger.append(now, {
+        kind: "refund",
+        amountMicros: -micros,
+        idempotencyKey: `refund:${reference}`,
+        reference,
+        memo: r.id,
+      });
       this.#update(r.id, "refunded_micros = refunded_micros + ?", micros);
       return micros;
     });
-    if (taken > 0) this.host.afterBalanceChange(now);
-    return taken > 0 ? "processed" : "ignored";
+    if (taken === 0) return "ignored";
+    log("info", "recharge_taken_back", { instanceId: this.host.instanceId(), rechargeId, micros: taken });
+    this.host.afterBalanceChange(now);
+    return "processed";
   }
 
   // ---------------------------------------------------------------- owner commands
