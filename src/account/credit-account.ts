@@ -16,7 +16,7 @@ import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { Ledger } from "./ledger";
 import { flushOutbox, logFlushFailure } from "./outbox";
-import { backoffMs } from "./rules";
+import { backoffMs, earlyWarning, runwayHours } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
@@ -109,6 +109,7 @@ export class CreditAccount extends DurableObject<Env> {
       notifyOwner: (text, options) => this.#notifyOwner(text, options),
       wakeAt: (at) => this.#armAlarm(at),
       afterBalanceChange: (now) => this.#afterBalanceChange(now),
+      troubleNotified: () => this.#troubleNotified(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.ctx.storage.transactionSync(() => migrateAccount(this.#sql));
@@ -300,7 +301,10 @@ export class CreditAccount extends DurableObject<Env> {
       this.#sql.exec("UPDATE account SET last_alert_hour = ?", hour);
       return { previous: current.last_alert_hour };
     });
-    if (!claim) return { ok: true, alerted: false, reconciled };
+    if (!claim) {
+      await this.#earlyWarning(Date.now());
+      return { ok: true, alerted: false, reconciled };
+    }
     const autoRecharge = this.#autoRecharge();
     const unanswered = this.#sql
       .exec<{ n: number }>(
@@ -411,6 +415,78 @@ export class CreditAccount extends DurableObject<Env> {
     } else if (transition === "restored") {
       void this.#notifyOwner(texts.creditsRestored(this.#ledger.view().balanceMicros));
     }
+    void this.#earlyWarning(now);
+  }
+
+  /**
+   * Early warnings (SPEC "Alerts"), once per episode: the kind is claimed in the account row before
+   * sending (given back if Telegram fails) and the episode ends only when credits come back above
+   * the balance it was sent at, or the cause is fixed, so a busy bot's debits never repeat it.
+   */
+  async #earlyWarning(now: number): Promise<void> {
+    const claim = this.#tx(() => {
+      const account = this.#ledger.account();
+      if (!account) return null;
+      const view = this.#ledger.view();
+      const autoRecharge = this.#autoRecharge();
+      const warned = account.low_warning;
+      // The runway query runs only when its answer can change something.
+      const runway =
+        autoRecharge?.enabled || (warned !== null && view.balanceMicros <= (account.low_warning_micros ?? 0))
+          ? null
+          : runwayHours(view.balanceMicros, this.#ledger.spendOverHours(now, 24), 24);
+      const kind = earlyWarning({
+        outOfCredits: view.outOfCredits,
+        balanceMicros: view.balanceMicros,
+        autoRecharge,
+        runwayHours: runway,
+      });
+      if (warned !== null) {
+        // The episode ends when the cause is gone: the card works again, auto-recharge was turned on,
+        // or credits came back above where the warning was sent.
+        const over =
+          kind === null &&
+          !view.outOfCredits &&
+          (warned === "recharge_failing" ||
+            autoRecharge?.enabled === true ||
+            view.balanceMicros > (account.low_warning_micros ?? 0));
+        if (over) this.#sql.exec("UPDATE account SET low_warning = NULL, low_warning_micros = NULL");
+        return null;
+      }
+      if (kind === null) return null;
+      this.#sql.exec("UPDATE account SET low_warning = ?, low_warning_micros = ?", kind, view.balanceMicros);
+      return { kind, balanceMicros: view.balanceMicros, runway, autoRecharge };
+    });
+    if (!claim) return;
+    const ar = claim.autoRecharge;
+    const sent = await this.#notifyOwner(
+      texts.lowCreditsWarning(claim.balanceMicros, claim.kind, {
+        ...(claim.kind === "runway_short" ? { runwayHours: claim.runway } : {}),
+        confirmUrl: ar?.confirmUrl ?? null,
+        ...(ar ? { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros } : {}),
+      }),
+    );
+    if (!sent)
+      this.#sql.exec(
+        "UPDATE account SET low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?",
+        claim.kind,
+      );
+  }
+
+  /**
+   * The billing engine just told the owner a recharge failed or needs confirmation. At or below the
+   * threshold that message is this episode's early warning: a second one moments later would be noise.
+   */
+  #troubleNotified(): void {
+    this.#tx(() => {
+      const account = this.#ledger.account();
+      const ar = this.#autoRecharge();
+      if (!account || account.low_warning !== null || !ar?.enabled) return;
+      const { balanceMicros } = this.#ledger.view();
+      if (balanceMicros <= ar.rechargeAtMicros) {
+        this.#sql.exec("UPDATE account SET low_warning = 'recharge_failing', low_warning_micros = ?", balanceMicros);
+      }
+    });
   }
 
   async #notifyOwnerOutOfCredits(now: number): Promise<void> {

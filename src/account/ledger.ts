@@ -52,6 +52,8 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   out_since: number | null;
   out_notified_at: number | null;
   last_alert_hour: number | null;
+  low_warning: string | null;
+  low_warning_micros: number | null;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
@@ -77,7 +79,7 @@ export interface NewEntry {
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
 
 export class Ledger {
   constructor(
@@ -421,6 +423,16 @@ export class Ledger {
         costMicros,
       );
     }
+  }
+
+  /** Spend (answers and background work, not unanswered counts) over the last `hours` clock hours. */
+  spendOverHours(now: number, hours: number): number {
+    return this.sql
+      .exec<{ s: number }>(
+        "SELECT COALESCE(SUM(cost_micros), 0) AS s FROM usage_hourly WHERE hour >= ? AND operation != 'unanswered'",
+        hourOf(now) - hours + 1,
+      )
+      .one().s;
   }
 
   /** `/stats` from the hourly rollups and the end-user index: cost independent of ledger size. */

@@ -70,3 +70,31 @@ export function recommendedRechargeAt(spendMicros: number, windowDays: number, m
   const threeDays = Math.ceil((spendMicros * 3) / windowDays);
   return Math.max(minMicros, Math.ceil(threeDays / TEN_USD) * TEN_USD);
 }
+
+/** Why an owner gets an early warning, before the bot actually runs dry. */
+export type EarlyWarning = "recharge_failing" | "runway_short";
+
+/** Below this many hours of runway an owner without auto-recharge is warned. */
+export const SHORT_RUNWAY_HOURS = 24;
+
+/**
+ * The early-warning condition (SPEC "Alerts"): at or below the recharge threshold while
+ * auto-recharge is failing (declined card, confirmation pending), or no auto-recharge and
+ * less than a day of runway at the last 24 hours' burn. Out of credits is not a warning any
+ * more: the out-of-credits alerts take over.
+ */
+export function earlyWarning(s: {
+  outOfCredits: boolean;
+  balanceMicros: number;
+  autoRecharge: { enabled: boolean; status: string; rechargeAtMicros: number } | null;
+  /** Hours the balance lasts at the last 24 hours' spend; null without spend. */
+  runwayHours: number | null;
+}): EarlyWarning | null {
+  if (s.outOfCredits) return null;
+  const ar = s.autoRecharge;
+  if (ar?.enabled) {
+    const failing = ar.status === "failing" || ar.status === "needs_confirmation";
+    return failing && s.balanceMicros <= ar.rechargeAtMicros ? "recharge_failing" : null;
+  }
+  return s.runwayHours !== null && s.runwayHours < SHORT_RUNWAY_HOURS ? "runway_short" : null;
+}

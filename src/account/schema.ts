@@ -129,6 +129,10 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
    CREATE TABLE IF NOT EXISTS disputes (dispute_id TEXT PRIMARY KEY, recharge_id TEXT NOT NULL, amount_micros INTEGER NOT NULL);`,
   // Hourly alerts: the hour (since the epoch) of the last out-of-credits alert sent to the owner.
   "ALTER TABLE account ADD COLUMN last_alert_hour INTEGER",
+  // Early warnings: the kind sent in the current episode and the balance it was sent at (an episode
+  // ends when credits come back above it), so an owner is warned once, not on every debit.
+  "ALTER TABLE account ADD COLUMN low_warning TEXT",
+  "ALTER TABLE account ADD COLUMN low_warning_micros INTEGER",
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

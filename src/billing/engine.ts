@@ -70,6 +70,8 @@ export interface BillingHost {
   wakeAt(at: number): void;
   /** After credits moved: history copy, out-of-credits transitions. */
   afterBalanceChange(now: number): void;
+  /** The owner was just told a recharge failed or needs confirmation (it counts as the early warning). */
+  troubleNotified(): void;
 }
 
 export class Billing {
@@ -293,12 +295,13 @@ export class Billing {
       });
       log("warn", "recharge_declined", { instanceId, rechargeId: r.id, code: failure.code });
       const b = this.row();
-      await this.host.notifyOwner(
+      const told = await this.host.notifyOwner(
         texts.rechargeFailed(failure.code, failure.message, {
           topUpMicros: b.top_up_micros ?? r.amount_micros,
           rechargeAtMicros: b.recharge_at_micros ?? this.config.minRechargeAtMicros,
         }),
       );
+      if (told) this.host.troubleNotified();
       return false;
     }
     if (r.step === "pay" && failure.kind === "authentication_required") {
@@ -307,7 +310,9 @@ export class Billing {
         this.sql.exec("UPDATE billing SET status = 'needs_confirmation'");
       });
       log("info", "recharge_needs_confirmation", { instanceId, rechargeId: r.id });
-      if (r.hosted_url) await this.host.notifyOwner(texts.rechargeNeedsConfirmation(r.hosted_url));
+      if (r.hosted_url && (await this.host.notifyOwner(texts.rechargeNeedsConfirmation(r.hosted_url)))) {
+        this.host.troubleNotified();
+      }
       return false;
     }
     if (r.step === "pay" && failure.kind === "already_paid") {

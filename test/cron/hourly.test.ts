@@ -5,9 +5,18 @@ import {
   runDurableObjectAlarm,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { balance, OWNER, ownerMessages, stripeControl, summary, withCard } from "../billing/fixtures";
+import {
+  balance,
+  debit,
+  OWNER,
+  ownerMessages,
+  ownerToldMatching,
+  stripeControl,
+  summary,
+  withCard,
+} from "../billing/fixtures";
 import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
 import { failTelegram, settle } from "../telegram/fixtures";
 
@@ -108,6 +117,80 @@ describe("hourly alerts", () => {
     await cron(at + 10 * 60_000);
     expect(await hourly(a)).toHaveLength(1);
     expect(await hourly(b)).toHaveLength(1);
+  });
+});
+
+const warnings = (inst: Provisioned) =>
+  ownerMessages(inst).then((ms) => ms.filter((m) => m.text.startsWith("⚠️ Credits are")));
+
+async function adjust(inst: Provisioned, key: string, amountMicros: number) {
+  const res = await api(`/admin/instances/${inst.id}/adjustments`, {
+    method: "POST",
+    headers: ADMIN,
+    body: { idempotencyKey: key, amountMicros, reason: "test" },
+  });
+  expect(res.status).toBe(201);
+}
+
+describe("early warnings", () => {
+  it("no auto-recharge and under a day of runway: warned once per episode, again after credits came back", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" }); // $50
+    expect((await debit(inst, "a", 30 * USD)).status).toBe(200); // $20 left after $30 in a day: 16 h
+    const [first] = await vi.waitFor(async () => {
+      const ws = await warnings(inst);
+      expect(ws).toHaveLength(1);
+      return ws;
+    });
+    expect(first?.text).toContain("$20.00");
+    expect(first?.text).toContain("Runway: ≈ 16 hours");
+    expect(first?.text).toMatch(/\/setupCredits:\d+:\d+/);
+    expect(first?.text).toMatch(/\/topUp:\d+/);
+
+    await debit(inst, "b", 1 * USD);
+    await debit(inst, "c", 1 * USD);
+    await settle(300);
+    expect(await warnings(inst)).toHaveLength(1); // the same episode
+
+    await adjust(inst, "refill", 100 * USD); // $118: four days at this rate, the episode is over
+    await settle(300);
+    expect(await warnings(inst)).toHaveLength(1);
+    await debit(inst, "d", 110 * USD); // $8 left
+    await vi.waitFor(async () => expect(await warnings(inst)).toHaveLength(2));
+  });
+
+  it("at or below the threshold with a declined card: the decline notice counts, a later episode is warned once", async () => {
+    const { inst } = await withCard({
+      license: "starter",
+      topUp: 250,
+      rechargeAt: 100,
+      card: "pm_card_chargeDeclined",
+    });
+    await ownerToldMatching(inst, /Auto-recharge failed/);
+    await debit(inst, "a", 1 * USD);
+    await settle(300);
+    expect(await warnings(inst)).toHaveLength(0); // the decline message just said it
+
+    await adjust(inst, "manual", 100 * USD); // $149, above the threshold: this episode is over
+    await debit(inst, "b", 60 * USD); // $89: below $100 again, card still failing, no new recharge
+    const [warning] = await vi.waitFor(async () => {
+      const ws = await warnings(inst);
+      expect(ws).toHaveLength(1);
+      return ws;
+    });
+    expect(warning?.text).toContain("$89.00");
+    expect(warning?.text).toMatch(/could not charge your card/);
+    expect(warning?.text).toContain("/setupCredits:250:100");
+    await debit(inst, "c", 1 * USD);
+    await settle(300);
+    expect(await warnings(inst)).toHaveLength(1);
+  });
+
+  it("out of credits is not an early warning: the out-of-credits alerts take over", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
+    await debit(inst, "all", 50 * USD);
+    await ownerToldMatching(inst, /Out of credits/);
+    await settle(300);
+    expect(await warnings(inst)).toHaveLength(0);
   });
 });
 
