@@ -1,0 +1,590 @@
+/**
+ * `npm run demo`: the whole product on this machine, no accounts needed. Starts the Telegram, Stripe and model
+ * stand-ins and the Worker (`wrangler dev`, local D1 with migrations, local Durable Objects, fresh state), then plays
+ * the owner's story and checks every step through the admin/usage APIs and the stand-ins. Exits non-zero with the
+ * failed step on the first surprise, so CI runs it as a test. Child processes are always stopped.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { formatUsd } from "../src/money";
+import { type RunningStandins, type SentRecord, startStandins } from "../standins";
+import { bold, buttons, dim, green, type Person, red, shown, TelegramDriver, yellow } from "./chat";
+import { Cleanup, freePort, type LocalWorker, runWrangler, startWorker, tail } from "./local";
+
+const USD = 1_000_000;
+const INSTANCE_ID = "demo-olga";
+const OWNER: Person = { id: 4242001, name: "Olga", label: "Olga" };
+const EVA: Person = { id: 5550001, name: "Eva", label: "Eva (client)" };
+const TOMAS: Person = { id: 5550002, name: "Tomáš", label: "Tomáš (client)" };
+
+/** Demo-only secrets, fresh per run; the Worker gets them from a throw-away env file, never from `.dev.vars`. */
+const SECRETS = {
+  ADMIN_TOKEN: `demo-admin-${randomUUID()}`,
+  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  STRIPE_SECRET_KEY: "sk_test_demo",
+  STRIPE_WEBHOOK_SECRET: `whsec_demo_${randomBytes(16).toString("hex")}`,
+  AI_API_KEY: "demo-ai-key",
+};
+
+class StepFailed extends Error {}
+
+// ------------------------------------------------------------------------------------------------ output and checks
+
+let stepNumber = 0;
+let currentStep = "starting up";
+
+async function step(title: string, body: () => Promise<void>): Promise<void> {
+  stepNumber += 1;
+  currentStep = `${stepNumber}. ${title}`;
+  console.log(`\n${bold(`━━ ${currentStep} ━━`)}`);
+  await body();
+}
+
+function say(text: string): void {
+  console.log(`  ${dim(text)}`);
+}
+
+function check(condition: boolean, what: string, detail?: string): void {
+  if (!condition) throw new StepFailed(detail ? `${what}\n    ${detail}` : what);
+  console.log(`  ${green("✔")} ${what}`);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new StepFailed(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ HTTP
+
+interface Reply {
+  status: number;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+async function http(method: string, url: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON (a page); `text` has it.
+  }
+  return { status: response.status, json, text };
+}
+
+interface InstanceView {
+  balanceMicros: number;
+  availableMicros: number;
+  outOfCredits: boolean;
+  autoRecharge: {
+    enabled: boolean;
+    topUpMicros: number;
+    rechargeAtMicros: number;
+    status: string;
+    card: { brand: string | null; last4: string | null } | null;
+  } | null;
+  history: { lastSeq: number; pendingCopies: number };
+}
+
+interface LedgerEntry {
+  entryId: number;
+  kind: string;
+  operation: string | null;
+  amountMicros: number;
+  balanceAfterMicros: number;
+  endUserId: string | null;
+  reference: string | null;
+}
+
+interface StripeSummary {
+  invoices: { id: string; status: string; amount_due: number; amount_paid: number }[];
+  payments: number;
+  totalChargedCents: number;
+}
+
+interface StripeEvent {
+  id: string;
+  type: string;
+  delivered: number;
+  lastStatus: number | null;
+}
+
+/** The operator's and the pipeline's view of the instance, through the Worker's own APIs. */
+class Operator {
+  apiKey = "";
+
+  constructor(
+    readonly worker: string,
+    readonly stripe: string,
+  ) {}
+
+  async instance(): Promise<InstanceView> {
+    const res = await http("GET", `${this.worker}/admin/instances/${INSTANCE_ID}`, { token: SECRETS.ADMIN_TOKEN });
+    if (res.status !== 200) throw new StepFailed(`GET /admin/instances/${INSTANCE_ID} → ${res.status} ${res.text}`);
+    return res.json as unknown as InstanceView;
+  }
+
+  async balance(): Promise<{ balanceMicros: number; availableMicros: number; outOfCredits: boolean }> {
+    const res = await http("GET", `${this.worker}/v1/instances/${INSTANCE_ID}/balance`, { token: this.apiKey });
+    if (res.status !== 200)
+      throw new StepFailed(`GET /v1/instances/${INSTANCE_ID}/balance → ${res.status} ${res.text}`);
+    return res.json as unknown as { balanceMicros: number; availableMicros: number; outOfCredits: boolean };
+  }
+
+  async ledger(): Promise<LedgerEntry[]> {
+    const res = await http("GET", `${this.worker}/admin/instances/${INSTANCE_ID}/ledger?limit=100`, {
+      token: SECRETS.ADMIN_TOKEN,
+    });
+    if (res.status !== 200) throw new StepFailed(`GET …/ledger → ${res.status} ${res.text}`);
+    return res.json.entries as LedgerEntry[];
+  }
+
+  /** The AI pipeline reporting an operation with a known cost (`POST /v1/instances/:id/usage`). */
+  async usage(idempotencyKey: string, operation: string, costMicros: number): Promise<Reply> {
+    return http("POST", `${this.worker}/v1/instances/${INSTANCE_ID}/usage`, {
+      token: this.apiKey,
+      body: { idempotencyKey, operation, costMicros },
+    });
+  }
+
+  async stripeControl<T>(pathname: string, body?: unknown): Promise<T> {
+    const res = await http(body === undefined ? "GET" : "POST", `${this.stripe}/__control/${pathname}`, { body });
+    if (res.status !== 200) throw new StepFailed(`Stripe stand-in ${pathname} → ${res.status} ${res.text}`);
+    return res.json as T;
+  }
+
+  async stripeGet(pathname: string): Promise<Record<string, unknown>> {
+    const res = await http("GET", `${this.stripe}${pathname}`, { token: SECRETS.STRIPE_SECRET_KEY });
+    if (res.status !== 200) throw new StepFailed(`Stripe GET ${pathname} → ${res.status} ${res.text}`);
+    return res.json;
+  }
+}
+
+function checkoutUrl(message: SentRecord): string {
+  const url = buttons(message)[0]?.url;
+  if (!url) throw new StepFailed(`no Checkout button under the bot's reply: ${shown(message)}`);
+  return url;
+}
+
+function sessionIdOf(url: string): string {
+  const id = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(url)?.[1];
+  if (!id) throw new StepFailed(`not a Checkout link: ${url}`);
+  return id;
+}
+
+/** The owner opens the Checkout link and pays or saves the card on the stand-in's page. */
+async function completeCheckout(url: string, card: string): Promise<void> {
+  const page = new URL(url);
+  page.searchParams.set("card", card);
+  const res = await http("GET", page.toString());
+  if (res.status !== 200 || !/complete/i.test(res.text)) {
+    throw new StepFailed(`the Checkout page did not complete: ${res.status} ${res.text.slice(0, 200)}`);
+  }
+}
+
+/** What owners see (`formatUsd`: cents, rounded half away from zero). */
+const usd = (micros: number) => formatUsd(micros);
+
+/** Exact amount for the narration, e.g. `$199.999971`: answers cost fractions of a cent. */
+function exact(micros: number): string {
+  const sign = micros < 0 ? "-" : "";
+  const abs = Math.abs(micros);
+  const dollars = Math.floor(abs / USD).toLocaleString("en-US");
+  const fraction = String(abs % USD)
+    .padStart(6, "0")
+    .replace(/0{1,4}$/, (zeros) => zeros.slice(0, Math.max(0, zeros.length - 4)));
+  return `${sign}$${dollars}.${fraction}`;
+}
+
+// ------------------------------------------------------------------------------------------------ the story
+
+async function story(worker: LocalWorker, standins: RunningStandins): Promise<void> {
+  const botToken = `7${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}:AAE${randomUUID().replaceAll("-", "")}`;
+  const telegram = new TelegramDriver(standins.telegram.origin, botToken);
+  const op = new Operator(worker.origin, standins.stripe.origin);
+  const olga = telegram.chat(OWNER);
+  const eva = telegram.chat(EVA);
+  const tomas = telegram.chat(TOMAS);
+  let customer = "";
+
+  await step("The operator provisions Olga's AI Expert bot", async () => {
+    say(`POST /admin/instances {"id":"${INSTANCE_ID}","ownerTelegramId":${OWNER.id},"license":"pro",…}`);
+    const res = await http("POST", `${worker.origin}/admin/instances`, {
+      token: SECRETS.ADMIN_TOKEN,
+      body: {
+        id: INSTANCE_ID,
+        telegramBotToken: botToken,
+        ownerTelegramId: OWNER.id,
+        license: "pro",
+        systemPrompt: "You are Olga's assistant for small-business tax questions.",
+      },
+    });
+    check(res.status === 201, "instance created (201)", `${res.status} ${res.text}`);
+    op.apiKey = String(res.json.apiKey ?? "");
+    check(
+      res.json.balanceMicros === 200 * USD,
+      `"pro" license bonus granted: ${usd(200 * USD)}`,
+      JSON.stringify(res.json),
+    );
+    const hook = await telegram.webhook();
+    check(
+      hook.url === `${worker.origin}/telegram/${INSTANCE_ID}` && (hook.secret_token ?? "").length >= 32,
+      `Telegram webhook registered with a secret token: ${hook.url}`,
+      JSON.stringify(hook),
+    );
+  });
+
+  await step("Olga turns on auto-recharge: /setupCredits:500:100", async () => {
+    await olga.say("/setupCredits:500:100");
+    const [offer] = await olga.expect([/save your card/i]);
+    const url = checkoutUrl(offer as SentRecord);
+    const session = await op.stripeGet(`/v1/checkout/sessions/${sessionIdOf(url)}`);
+    check(session.mode === "setup", "the link is a Stripe Checkout session in setup mode (nothing charged)");
+    customer = String(session.customer);
+    say("Olga opens the link and saves the test card 4242 4242 4242 4242 …");
+    await completeCheckout(url, "pm_card_visa");
+    await olga.expect([/saved/i]);
+    const view = await op.instance();
+    check(
+      view.autoRecharge?.enabled === true &&
+        view.autoRecharge.status === "active" &&
+        view.autoRecharge.topUpMicros === 500 * USD &&
+        view.autoRecharge.rechargeAtMicros === 100 * USD &&
+        view.autoRecharge.card?.last4 === "4242",
+      "auto-recharge is on: $500.00 when the balance is at or below $100.00, card •••• 4242",
+      JSON.stringify(view.autoRecharge),
+    );
+    check(view.balanceMicros === 200 * USD, `balance still ${usd(200 * USD)} (above the threshold: no charge yet)`);
+  });
+
+  await step("Clients chat with the bot; every answer costs credits", async () => {
+    await eva.say("Hi! Can I deduct my home office from my taxes?");
+    await eva.expect([/home office/]);
+    await tomas.say("Do I need to register for VAT if I invoice clients abroad?");
+    await tomas.expect([/VAT/]);
+    const { balanceMicros } = await op.balance();
+    check(
+      balanceMicros < 200 * USD && balanceMicros > 199 * USD,
+      `credits fell with real token usage: ${usd(200 * USD)} → ${exact(balanceMicros)} (two answers)`,
+      `balance ${balanceMicros}`,
+    );
+  });
+
+  await step("The balance crosses $100 and auto-recharge charges the card", async () => {
+    const { balanceMicros } = await op.balance();
+    const justAbove = 100 * USD + 1;
+    say("Olga's know-how is re-processed; the AI pipeline reports it through the usage API:");
+    say(
+      `POST /v1/instances/${INSTANCE_ID}/usage {"operation":"knowhow_update","costMicros":${balanceMicros - justAbove}}`,
+    );
+    const res = await op.usage("knowhow-2026-11-25", "knowhow_update", balanceMicros - justAbove);
+    check(
+      res.status === 200 && res.json.balanceMicros === justAbove,
+      `balance now ${exact(justAbove)}: one micro-dollar above the threshold`,
+      `${res.status} ${res.text}`,
+    );
+    await eva.say("And what about my phone bill?");
+    await eva.expect([/phone bill/]);
+    say("That answer took the balance to $100.00 or less: the CreditAccount starts one recharge (Stripe invoice:");
+    say("create, add the $500 item, finalize, pay off-session) …");
+    const [told] = await olga.expect([/Auto-recharge added \$500\.00/]);
+    const ledger = await op.ledger();
+    const recharges = ledger.filter((e) => e.kind === "recharge");
+    const recharge = recharges[0];
+    check(
+      recharges.length === 1 && recharge?.amountMicros === 500 * USD,
+      "ledger: exactly one recharge entry of +$500.00",
+      JSON.stringify(recharges),
+    );
+    const before = ledger.find((e) => (e.entryId ?? 0) < (recharge?.entryId ?? 0));
+    check(
+      before !== undefined && before.balanceAfterMicros <= 100 * USD && before.endUserId === String(EVA.id),
+      `it was started by Eva's answer, which left ${exact(before?.balanceAfterMicros ?? 0)}`,
+      JSON.stringify(before),
+    );
+    const stripe = await op.stripeControl<StripeSummary>(`customers/${customer}/summary`);
+    check(
+      stripe.invoices.length === 1 &&
+        stripe.invoices[0]?.status === "paid" &&
+        stripe.invoices[0]?.amount_paid === 50_000,
+      "Stripe: one invoice, paid, amount_paid 50000 cents",
+      JSON.stringify(stripe),
+    );
+    const invoiceUrl = /Invoice: (\S+)/.exec(shown(told as SentRecord))?.[1] ?? "";
+    const page = invoiceUrl ? await http("GET", invoiceUrl) : null;
+    check(page?.status === 200, `the invoice link in the chat opens the hosted invoice (${invoiceUrl})`);
+    say("Stripe's webhooks (invoice.paid, invoice.payment_succeeded, …) reach POST /stripe/webhook as well …");
+    const events = await waitFor("every Stripe event to be delivered", async () => {
+      const list = (await op.stripeControl<{ events: StripeEvent[] }>(`events?customer=${customer}`)).events;
+      return list.length > 0 && list.every((e) => e.delivered > 0) ? list : undefined;
+    });
+    check(
+      events.every((e) => e.lastStatus === 200) && events.some((e) => e.type === "invoice.paid"),
+      `${events.length} signed webhook events accepted (200), invoice.paid among them`,
+      events.map((e) => `${e.type}:${e.lastStatus}`).join(", "),
+    );
+    const after = await op.instance();
+    check(
+      after.balanceMicros === recharge?.balanceAfterMicros,
+      `credited once (pay answer and invoice.paid both seen): balance ${exact(after.balanceMicros)}`,
+      `balance ${after.balanceMicros}, recharge entry ${JSON.stringify(recharge)}`,
+    );
+  });
+
+  await step('Olga asks "What\'s my current credit balance?" and runs /stats', async () => {
+    const { balanceMicros } = await op.balance();
+    await olga.say("What's my current credit balance?");
+    const [answer] = await olga.expect([/credit balance/i]);
+    check(
+      shown(answer as SentRecord).includes(usd(balanceMicros)) && /Auto-recharge: on/.test(shown(answer as SentRecord)),
+      `answered with the balance (${usd(balanceMicros)}) and the auto-recharge status`,
+    );
+    await olga.say("kolik mám kreditů?");
+    await olga.expect([/zůstatek kreditů/]);
+    check((await op.balance()).balanceMicros === balanceMicros, "both answers were free: the balance did not move");
+    await olga.say("/stats");
+    const [stats] = await olga.expect([/^Credits: /]);
+    const firstLine = shown(stats as SentRecord).split("\n")[0];
+    check(firstLine === `Credits: ${usd(balanceMicros)}`, `/stats starts with "Credits: ${usd(balanceMicros)}"`);
+  });
+
+  await step("Olga's card starts declining; the next recharge fails", async () => {
+    say("(Olga's bank starts declining the card: the Stripe stand-in swaps its test card to pm_card_chargeDeclined)");
+    await op.stripeControl(`customers/${customer}/card`, { paymentMethod: "pm_card_chargeDeclined" });
+    const { balanceMicros } = await op.balance();
+    const cost = balanceMicros - 90 * USD;
+    say(`The AI pipeline reports a role update: {"operation":"role_update","costMicros":${cost}}`);
+    const res = await op.usage("role-2026-11-25", "role_update", cost);
+    check(res.status === 200 && res.json.balanceMicros === 90 * USD, `balance ${usd(90 * USD)}, below the threshold`);
+    const [failed] = await olga.expect([/Auto-recharge failed/]);
+    check(
+      /declined/i.test(shown(failed as SentRecord)) &&
+        shown(failed as SentRecord).includes("/setupCredits:500:100") &&
+        shown(failed as SentRecord).includes("/topUp"),
+      "Olga is told at once: the reason, and what to do (/setupCredits with a new card, or /topUp)",
+    );
+    const view = await op.instance();
+    check(view.autoRecharge?.status === "failing", 'auto-recharge status is "failing" (no retry loop)');
+    check(view.balanceMicros === 90 * USD, `nothing was credited: balance ${usd(view.balanceMicros)}`);
+    const stripe = await op.stripeControl<StripeSummary>(`customers/${customer}/summary`);
+    check(
+      stripe.invoices.length === 2 && stripe.payments === 1 && stripe.totalChargedCents === 50_000,
+      "Stripe: a second invoice, unpaid; still only the first $500.00 charged",
+      JSON.stringify(stripe),
+    );
+  });
+
+  await step("Credits run out and the bot goes silent", async () => {
+    const { availableMicros } = await op.balance();
+    say("A busy evening: to skip a few thousand conversations, the AI pipeline reports the evening's answers");
+    say(`in one usage record: {"operation":"response","costMicros":${availableMicros}}`);
+    const res = await op.usage("evening-2026-11-25", "response", availableMicros);
+    check(res.status === 200 && res.json.balanceMicros === 0, "balance $0.00");
+    const [told] = await olga.expect([/Out of credits/]);
+    check(
+      told !== undefined && /declined/.test(shown(told)) && shown(told).includes("/topUp"),
+      "Olga is told at once why (card declined) and how to fix it",
+    );
+    await eva.say("Hello? Are you still there?");
+    await eva.expectSilence(2_000);
+    const asked = await http(
+      "GET",
+      `${standins.model.origin}/__control/requests?contains=${encodeURIComponent("Are you still there")}`,
+    );
+    check(
+      Array.isArray(asked.json.requests) && asked.json.requests.length === 0,
+      "the model was never called for it (nothing charged)",
+    );
+    check((await op.balance()).outOfCredits, "usage API: outOfCredits = true");
+  });
+
+  await step("The hourly cron alerts Olga", async () => {
+    await waitFor("the out-of-credits state to reach D1 (the cron's index)", async () => {
+      const view = await op.instance();
+      return view.history.pendingCopies === 0 ? true : undefined;
+    });
+    const fire = () => http("GET", `${worker.origin}/__scheduled?cron=${encodeURIComponent("0 * * * *")}`);
+    say("GET /__scheduled?cron=0+*+*+*+*   (wrangler dev --test-scheduled fires the cron handler)");
+    check((await fire()).status === 200, "cron ran");
+    let alert: SentRecord | undefined;
+    try {
+      [alert] = await olga.expect([/Still out of credits/], 4_000);
+    } catch {
+      say("(no alert yet; firing the cron again, as the next run would)");
+      await fire();
+      [alert] = await olga.expect([/Still out of credits/]);
+    }
+    const text = shown(alert as SentRecord);
+    check(
+      text.startsWith("⚠️") && text.includes("$0.00") && /declined/.test(text) && text.includes("/setupCredits:500:100"),
+      "⚠️ alert with the balance, the reason and the exact fix",
+    );
+    check(text.includes("(1 so far)"), "Eva's unanswered message is counted");
+    await fire();
+    await olga.expectSilence(1_500);
+    check(true, "a second run in the same hour sends nothing (at most one alert per hour)");
+  });
+
+  await step("/topUp:100 restores service", async () => {
+    await olga.say("/topUp:100");
+    const [offer] = await olga.expect([/To buy \$100\.00 of credits/]);
+    const url = checkoutUrl(offer as SentRecord);
+    const session = await op.stripeGet(`/v1/checkout/sessions/${sessionIdOf(url)}`);
+    check(session.mode === "payment", "the link is a Stripe Checkout session in payment mode (with an invoice)");
+    say("Olga opens the link and pays $100.00 with another card (4242 4242 4242 4242) …");
+    await completeCheckout(url, "pm_card_visa");
+    await olga.expect([/\$100\.00 of credits added/, /Credits are back/]);
+    const view = await op.instance();
+    check(
+      view.balanceMicros === 100 * USD && !view.outOfCredits,
+      `balance ${usd(view.balanceMicros)}, out of credits no more`,
+    );
+    const topUps = (await op.ledger()).filter((e) => e.kind === "top_up");
+    check(topUps.length === 1 && topUps[0]?.amountMicros === 100 * USD, "ledger: one top-up of +$100.00");
+  });
+
+  await step("The bot answers again", async () => {
+    await eva.say("Sorry, one more question: is my new laptop deductible?");
+    await eva.expect([/laptop/]);
+    const { balanceMicros } = await op.balance();
+    check(
+      balanceMicros < 100 * USD && balanceMicros > 99 * USD,
+      `answered and charged: balance ${exact(balanceMicros)}`,
+    );
+  });
+
+  console.log(`\n${bold("The ledger (newest first), as the operator reads it: GET /admin/instances/:id/ledger")}`);
+  for (const e of (await op.ledger()).slice(0, 14)) {
+    const what = [e.kind, e.operation].filter(Boolean).join(" ");
+    const who = e.endUserId ? ` user ${e.endUserId}` : "";
+    const amount = e.amountMicros >= 0 ? `+${exact(e.amountMicros)}` : exact(e.amountMicros);
+    console.log(`  ${what.padEnd(24)}${amount.padStart(13)}  → ${exact(e.balanceAfterMicros).padStart(12)}${dim(who)}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ setup and teardown
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const cleanup = new Cleanup();
+  let finished = false;
+  let interrupted = false;
+  process.on("exit", () => {
+    if (!finished) cleanup.lastResort();
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), "ai-credits-demo-"));
+  const logPath = path.join(dir, "wrangler.log");
+  let keepDir = false;
+  cleanup.add(() => {
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+  });
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    console.error(`\n${yellow(`${signal}: stopping the stand-ins and the Worker …`)}`);
+    void cleanup.run().then(() => {
+      finished = true;
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", stopOnSignal);
+  process.once("SIGTERM", stopOnSignal);
+
+  console.log(bold("AI credits — the whole story on this machine (stand-ins for Telegram, Stripe and the model)"));
+  try {
+    currentStep = "starting the stand-ins and the Worker";
+    const standins = await startStandins({}, SECRETS.STRIPE_WEBHOOK_SECRET);
+    cleanup.add(() => standins.close());
+    say(`Telegram stand-in ${standins.telegram.origin}   Stripe stand-in ${standins.stripe.origin}`);
+    say(`model stand-in    ${standins.model.origin}   state and logs: ${dir}`);
+
+    const envFile = path.join(dir, "demo.env");
+    writeFileSync(
+      envFile,
+      `${Object.entries(SECRETS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n")}\n`,
+      { mode: 0o600 },
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...SECRETS,
+      CI: "1",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_LOG_PATH: dir,
+    };
+    const persistTo = path.join(dir, "state");
+    const migrated = await runWrangler(
+      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+      env,
+      logPath,
+    );
+    if (migrated.code !== 0) throw new StepFailed(`D1 migrations failed:\n${migrated.output.slice(-2000)}`);
+    say("D1 migrations applied to the fresh local database");
+
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const worker = await startWorker(
+      {
+        port,
+        inspectorPort: await freePort(),
+        persistTo,
+        envFile,
+        vars: {
+          PUBLIC_BASE_URL: origin,
+          TELEGRAM_API_BASE: standins.telegram.origin,
+          STRIPE_API_BASE: standins.stripe.origin,
+          AI_BASE_URL: `${standins.model.origin}/v1`,
+        },
+        env,
+        logPath,
+        readyTimeoutMs: 60_000,
+      },
+      cleanup,
+    );
+    await http("POST", `${standins.stripe.origin}/__control/webhook-endpoint`, {
+      body: { url: `${origin}/stripe/webhook` },
+    });
+    say(`Worker (wrangler dev) ready at ${origin} after ${((Date.now() - started) / 1000).toFixed(1)} s;`);
+    say(`Stripe stand-in delivers signed events to ${origin}/stripe/webhook`);
+
+    await story(worker, standins);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`\n${green(bold(`✔ The whole story happened as specified: ${stepNumber} steps in ${seconds} s.`))}`);
+    return 0;
+  } catch (error) {
+    // Interrupted: the signal handler is already cleaning up; what failed after it is only the interruption.
+    if (interrupted) return 130;
+    keepDir = true;
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`\n${red(bold(`✖ Demo failed at step "${currentStep}":`))}\n  ${red(message)}`);
+    if (!(error instanceof StepFailed) && error instanceof Error && error.stack) console.error(dim(error.stack));
+    const lines = tail(logPath, 40);
+    if (lines) console.error(`\n${dim(`Last lines of ${logPath}:`)}\n${dim(lines)}`);
+    console.error(dim(`\nState and logs kept in ${dir}`));
+    return 1;
+  } finally {
+    await cleanup.run();
+    finished = true;
+  }
+}
+
+process.exitCode = await main();
