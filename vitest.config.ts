@@ -27,6 +27,8 @@ export default defineConfig({
       };
     }),
   ],
+  // FUZZ_RUNS / FUZZ_SEED reach the fuzz tests inside workerd as import.meta.env (test/fuzz/budget.ts).
+  envPrefix: ["VITE_", "FUZZ_", "FAULT_", "SCALE_"],
   test: {
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],

@@ -4,6 +4,8 @@ import { describeError, log } from "../log";
 /** Instances read from D1 per page, and object visits in flight at once. */
 const PAGE_SIZE = 500;
 const CONCURRENCY = 25;
+/** Tries per object when the Durable Object runtime reports a retryable error. */
+const VISIT_ATTEMPTS = 3;
 /** A recharge untouched this long is checked with Stripe. */
 const STALE_RECHARGE_MS = 5 * 60_000;
 
@@ -58,14 +60,23 @@ export async function runHourly(env: Env, scheduledTime: number): Promise<Hourly
   const ids = [...new Set([...out, ...waiting])];
   const report: HourlyReport = { visited: 0, alerted: 0, failed: 0 };
   await pool(ids, CONCURRENCY, async (id) => {
-    try {
-      const result = await account(env, id).hourly(scheduledTime);
-      report.visited += 1;
-      if (result.ok && result.alerted) report.alerted += 1;
-      if (!result.ok && result.reason !== "not_found") report.failed += 1;
-    } catch (error) {
-      report.failed += 1;
-      log("warn", "hourly_visit_failed", { instanceId: id, error: describeError(error) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A fresh stub per attempt: a stub whose object was reset stays broken.
+        const result = await account(env, id).hourly(scheduledTime);
+        report.visited += 1;
+        if (result.ok && result.alerted) report.alerted += 1;
+        if (!result.ok && result.reason !== "not_found") report.failed += 1;
+        return;
+      } catch (error) {
+        // Transient Durable Object errors (reset, overloaded, connection lost) say `retryable`; the
+        // visit is safe to repeat because the object decides and claims the hour itself.
+        const retryable = (error as { retryable?: boolean } | null)?.retryable === true;
+        if (retryable && attempt < VISIT_ATTEMPTS) continue;
+        report.failed += 1;
+        log("warn", "hourly_visit_failed", { instanceId: id, attempt, error: describeError(error) });
+        return;
+      }
     }
   });
   log("info", "hourly_run", { ...report, scheduledTime });
