@@ -15,7 +15,7 @@ import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { Ledger } from "./ledger";
-import { flushOutbox, logFlushFailure } from "./outbox";
+import { flushOutbox, logFlushFailure, writeProjection } from "./outbox";
 import { backoffMs, earlyWarning, runwayHours } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
@@ -302,6 +302,7 @@ export class CreditAccount extends DurableObject<Env> {
       return { previous: current.last_alert_hour };
     });
     if (!claim) {
+      await this.#repairProjection(account.instance_id);
       await this.#earlyWarning(Date.now());
       return { ok: true, alerted: false, reconciled };
     }
@@ -326,6 +327,25 @@ export class CreditAccount extends DurableObject<Env> {
       return { ok: false, reason: "upstream_unavailable" };
     }
     return { ok: true, alerted: true, reconciled };
+  }
+
+  /**
+   * Cron found this object through the D1 projection; if the object is not out of credits after all
+   * (the row lags, or a released hold changed it without a ledger entry), the row is corrected now so
+   * the next run does not visit it again. With history pending, the alarm's copy carries it instead.
+   */
+  async #repairProjection(instanceId: string): Promise<void> {
+    if (this.#hasOutbox()) return;
+    const view = this.#ledger.view();
+    try {
+      await writeProjection(this.env.DB, instanceId, {
+        balanceMicros: view.balanceMicros,
+        outOfCredits: view.outOfCredits,
+        seq: this.#ledger.lastSeq(),
+      });
+    } catch (error) {
+      log("warn", "projection_repair_failed", { instanceId, error: describeError(error) });
+    }
   }
 
   /** Flushes history, expires holds, finishes inbox jobs and re-arms itself; safe to run any number of times. */

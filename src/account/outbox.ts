@@ -43,6 +43,10 @@ export interface Projection {
   seq: number;
 }
 
+function projectionStatement(db: D1Database, instanceId: string, p: Projection): D1PreparedStatement {
+  return db.prepare(UPDATE_PROJECTION).bind(instanceId, p.balanceMicros, p.outOfCredits ? 1 : 0, p.seq, Date.now());
+}
+
 export interface FlushResult {
   copied: number;
   more: boolean;
@@ -73,13 +77,17 @@ export async function copyToHistory(
     const chunk = batch.slice(i, i + ROWS_PER_STATEMENT);
     statements.push(db.prepare(INSERT_HISTORY).bind(instanceId, JSON.stringify(chunk)));
   }
-  statements.push(
-    db
-      .prepare(UPDATE_PROJECTION)
-      .bind(instanceId, projection.balanceMicros, projection.outOfCredits ? 1 : 0, projection.seq, Date.now()),
-  );
+  statements.push(projectionStatement(db, instanceId, projection));
   await db.batch(statements);
   return { copied: batch.length, more, lastSeq: batch.at(-1)?.seq ?? null };
+}
+
+/**
+ * Writes only the projection: the hourly visit repairs a D1 row that disagrees with the object (say a
+ * hold released after the last copy made the row say "out of credits"). Never older over newer.
+ */
+export async function writeProjection(db: D1Database, instanceId: string, projection: Projection): Promise<void> {
+  await projectionStatement(db, instanceId, projection).run();
 }
 
 export async function flushOutbox(

@@ -195,6 +195,21 @@ describe("early warnings", () => {
 });
 
 describe("reconciliation", () => {
+  it("a D1 row that says out of credits when the object is not is repaired by the visit", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
+    await runDurableObjectAlarm(stub(inst.id)); // the grant's history copy and projection
+    await env.DB.prepare("UPDATE instances SET out_of_credits = 1, balance_micros = 0 WHERE id = ?")
+      .bind(inst.id)
+      .run();
+    const at = Math.floor(Date.now() / HOUR) * HOUR + 9 * HOUR;
+    await cron(at);
+    const row = await env.DB.prepare("SELECT out_of_credits, balance_micros FROM instances WHERE id = ?")
+      .bind(inst.id)
+      .first<{ out_of_credits: number; balance_micros: number }>();
+    expect(row).toEqual({ out_of_credits: 0, balance_micros: 50 * USD });
+    expect(await hourly(inst)).toHaveLength(0);
+  });
+
   it("a recharge whose webhook was lost is completed by the next run, credited once, and the owner told", async () => {
     const { inst, customer } = await withCard({
       license: "starter",
