@@ -1,0 +1,251 @@
+import { CreditAccount } from "../../src/account/credit-account";
+
+/**
+ * The production `CreditAccount`, unchanged, plus what only the benchmark needs:
+ * - a switch for the D1 history flush (off: the alarm does nothing, so history is never copied);
+ * - a count of the D1 statements and round trips the object issues (D1 writes per debit);
+ * - a fast seeding path that bulk-inserts ledger entries, hourly rollups, end users and idempotency
+ *   records in the same tables and shape the ledger writes one by one (stats at scale);
+ * - an audit of the ledger's invariants and a page reader to compare the ledger with D1.
+ * Bench state lives in its own table, so the product's tables hold only what the product writes.
+ */
+
+const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  history INTEGER NOT NULL DEFAULT 1,
+  d1_statements INTEGER NOT NULL DEFAULT 0,
+  d1_round_trips INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO bench_state (id) VALUES (1);`;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** The object keeps idempotency records this long (see IDEMPOTENCY_RETENTION_MS). */
+const IDEMPOTENCY_RETENTION_MS = 30 * DAY_MS;
+
+/**
+ * Entries `?1..?2`: 90% answers (`response`, with an end user), 5% each background operation;
+ * costs 1,000–9,999 micros; `created_at` evenly spread from `?5` by `?6` ms; balances running down from `?4`.
+ */
+const SEED_LEDGER = `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
+  WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2),
+  e AS (SELECT i,
+               CASE i % 20 WHEN 0 THEN 'knowhow_update' WHEN 1 THEN 'role_update' ELSE 'response' END AS operation,
+               1000 + (i * 7919) % 9000 AS cost
+        FROM n)
+  SELECT 'usage', operation, -cost, ?4 - SUM(cost) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING), 'seed-' || i,
+         CASE WHEN operation = 'response' THEN 'user-' || (i % ?3) END, NULL, NULL, ?5 + i * ?6
+  FROM e ORDER BY i`;
+
+/** The same rollups `Ledger.rollup` keeps per debit, summed per hour and operation. */
+const SEED_HOURLY = `INSERT INTO usage_hourly (hour, operation, cost_micros, count)
+  SELECT created_at / ${HOUR_MS}, operation, -SUM(amount_micros), COUNT(*) FROM ledger
+  WHERE seq > ?1 AND seq <= ?2 AND kind = 'usage'
+  GROUP BY created_at / ${HOUR_MS}, operation
+  ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + excluded.count`;
+
+const SEED_END_USERS = `INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros)
+  SELECT end_user_id, MAX(created_at), MAX(created_at) / ${DAY_MS}, 0 FROM ledger
+  WHERE seq > ?1 AND seq <= ?2 AND end_user_id IS NOT NULL
+  GROUP BY end_user_id
+  ON CONFLICT (end_user_id) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`;
+
+/** Idempotency records exist for the debits of the retention window, as `Ledger.remember` leaves them. */
+const SEED_IDEMPOTENCY = `INSERT INTO idempotency (key, fingerprint, result, created_at)
+  SELECT 'usage:' || idempotency_key, 'seed',
+         json_object('chargedMicros', -amount_micros, 'balanceMicros', balance_after_micros, 'seq', seq, 'replayed', json('false')),
+         created_at
+  FROM ledger WHERE seq > ?1 AND seq <= ?2 AND created_at >= ?3`;
+
+export interface SeedInput {
+  /** First and last entry number of this chunk (1-based over the whole seeding). */
+  from: number;
+  to: number;
+  /** Distinct end users the answers are spread over. */
+  users: number;
+  /** `created_at` of entry i is startMs + i × stepMs. */
+  startMs: number;
+  stepMs: number;
+}
+
+export interface LedgerAudit {
+  balanceMicros: number;
+  heldMicros: number;
+  ledgerSumMicros: number;
+  entries: number;
+  lastSeq: number;
+  /** Entries whose balance_after_micros differs from the running sum of amounts. */
+  runningMismatches: number;
+  usageEntries: number;
+  usageSumMicros: number;
+  /** Usage idempotency keys that appear on more than one entry (a duplicate charge). */
+  duplicateUsageKeys: number;
+  rechargeEntries: number;
+  pendingOutbox: number;
+}
+
+/** One ledger row as [seq, kind, operation, amount, balance_after, idempotency_key, end_user_id, reference, memo, created_at]. */
+export type LedgerRow = [
+  number,
+  string,
+  string | null,
+  number,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number,
+];
+
+export const LEDGER_ROW_COLUMNS =
+  "seq, kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at";
+
+export interface BenchCounters {
+  history: boolean;
+  d1Statements: number;
+  d1RoundTrips: number;
+}
+
+/**
+ * Wraps the D1 binding so every statement the object sends is counted (in its own SQLite, so the count
+ * survives an eviction). `batch()` gets the real statements back, as D1 requires.
+ */
+function countingD1(db: D1Database, count: (statements: number) => void): D1Database {
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") count(1);
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    real.set(proxy, statement);
+    return proxy;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          count(statements.length);
+          return target.batch(statements.map((s) => real.get(s) ?? s));
+        };
+      }
+      if (prop === "exec") count(1);
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export class BenchCreditAccount extends CreditAccount {
+  readonly #benchSql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    const sql = ctx.storage.sql;
+    const count = (statements: number) =>
+      sql.exec(
+        "UPDATE bench_state SET d1_statements = d1_statements + ?, d1_round_trips = d1_round_trips + 1",
+        statements,
+      );
+    super(ctx, { ...env, DB: countingD1(env.DB, count) });
+    this.#benchSql = sql;
+    sql.exec(BENCH_SCHEMA);
+  }
+
+  /** With history off the alarm does nothing: no D1 flush (nor hold expiry, which the benchmark does not use). */
+  override async alarm(): Promise<void> {
+    if (!this.#historyOn()) return;
+    await super.alarm();
+  }
+
+  /** Turns the D1 history flush off or on; on wakes the alarm, which copies everything pending. */
+  async benchSetHistory(enabled: boolean): Promise<BenchCounters> {
+    this.#benchSql.exec("UPDATE bench_state SET history = ?", enabled ? 1 : 0);
+    if (enabled) await this.ctx.storage.setAlarm(Date.now());
+    return this.benchCounters();
+  }
+
+  benchCounters(): BenchCounters {
+    const row = this.#benchSql
+      .exec<{ history: number; d1_statements: number; d1_round_trips: number }>(
+        "SELECT history, d1_statements, d1_round_trips FROM bench_state",
+      )
+      .one();
+    return { history: row.history === 1, d1Statements: row.d1_statements, d1RoundTrips: row.d1_round_trips };
+  }
+
+  /** Bulk-seeds one chunk of usage entries in one transaction (the instance must be provisioned and funded). */
+  benchSeed(input: SeedInput): { lastSeq: number; balanceMicros: number } {
+    const sql = this.#benchSql;
+    return this.ctx.storage.transactionSync(() => {
+      const balance = sql.exec<{ b: number }>("SELECT balance_micros AS b FROM account").one().b;
+      const before = sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM ledger").one().s;
+      sql.exec(SEED_LEDGER, input.from, input.to, input.users, balance, input.startMs, input.stepMs);
+      const last = sql
+        .exec<{ seq: number; b: number }>(
+          "SELECT seq, balance_after_micros AS b FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)",
+        )
+        .one();
+      sql.exec(SEED_HOURLY, before, last.seq);
+      sql.exec(SEED_END_USERS, before, last.seq);
+      sql.exec(SEED_IDEMPOTENCY, before, last.seq, Date.now() - IDEMPOTENCY_RETENTION_MS);
+      sql.exec("UPDATE account SET balance_micros = ?", last.b);
+      return { lastSeq: last.seq, balanceMicros: last.b };
+    });
+  }
+
+  /** Runs the `/stats` computation `n` times in one call, so its cost can be told from the round trip's. */
+  benchStatsRepeat(n: number): { runs: number; balanceMicros: number } {
+    let balanceMicros = 0;
+    for (let i = 0; i < n; i++) {
+      const stats = this.stats();
+      if (stats.ok) balanceMicros = stats.balanceMicros;
+    }
+    return { runs: n, balanceMicros };
+  }
+
+  /** The ledger's invariants, computed from storage (docs/storage-schema.md). */
+  benchAudit(): LedgerAudit {
+    const sql = this.#benchSql;
+    const one = (query: string) => sql.exec<{ n: number | null }>(query).one().n ?? 0;
+    const account = sql
+      .exec<{ balance_micros: number; held_micros: number }>("SELECT balance_micros, held_micros FROM account")
+      .toArray()[0];
+    return {
+      balanceMicros: account?.balance_micros ?? 0,
+      heldMicros: account?.held_micros ?? 0,
+      ledgerSumMicros: one("SELECT SUM(amount_micros) AS n FROM ledger"),
+      entries: one("SELECT COUNT(*) AS n FROM ledger"),
+      lastSeq: one("SELECT MAX(seq) AS n FROM ledger"),
+      runningMismatches: one(
+        `SELECT COUNT(*) AS n FROM (
+           SELECT balance_after_micros AS after, SUM(amount_micros) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS running
+           FROM ledger) WHERE after != running`,
+      ),
+      usageEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'usage'"),
+      usageSumMicros: one("SELECT SUM(amount_micros) AS n FROM ledger WHERE kind = 'usage'"),
+      duplicateUsageKeys: one(
+        "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'usage' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
+      ),
+      rechargeEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'recharge'"),
+      pendingOutbox: one("SELECT COUNT(*) AS n FROM outbox"),
+    };
+  }
+
+  /** Ledger rows after `afterSeq`, oldest first, to compare with the D1 copy. */
+  benchLedgerRows(afterSeq: number, limit: number): LedgerRow[] {
+    return [
+      ...this.#benchSql
+        .exec(`SELECT ${LEDGER_ROW_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+        .raw(),
+    ] as LedgerRow[];
+  }
+
+  #historyOn(): boolean {
+    return this.#benchSql.exec<{ history: number }>("SELECT history FROM bench_state").one().history === 1;
+  }
+}
