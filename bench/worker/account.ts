@@ -5,7 +5,8 @@ import { CreditAccount } from "../../src/account/credit-account";
  * - a switch for the D1 history flush (off: the alarm does nothing, so history is never copied);
  * - a count of the D1 statements and round trips the object issues (D1 writes per debit);
  * - a fast seeding path that bulk-inserts ledger entries, hourly rollups, end users and idempotency
- *   records in the same tables and shape the ledger writes one by one (stats at scale);
+ *   records in the same tables and shape the ledger writes one by one (stats at scale; the daily rollups
+ *   and last-activity histograms follow by the schema's triggers, as for the ledger's own writes);
  * - an audit of the ledger's invariants and a page reader to compare the ledger with D1.
  * Bench state lives in its own table, so the product's tables hold only what the product writes.
  */

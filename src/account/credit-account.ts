@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Api } from "grammy";
 import type Stripe from "stripe";
 import { billingCommand } from "../billing/commands";
-import { Billing } from "../billing/engine";
+import { Billing, type BillingRow } from "../billing/engine";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { stripeClient } from "../billing/stripe";
 import { decryptSecret, importEncryptionKey } from "../crypto";
@@ -14,9 +14,9 @@ import { sendText } from "../telegram/sender";
 import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
-import { Ledger } from "./ledger";
+import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, logFlushFailure, writeProjection } from "./outbox";
-import { backoffMs, earlyWarning, runwayHours } from "./rules";
+import { backoffMs, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
@@ -66,6 +66,28 @@ function sendOptions(options: NotifyOptions) {
 }
 
 type Authorized = { ok: true } | { ok: false; reason: "not_found" | "unauthorized" };
+
+/** An early warning claimed in the account row, to be sent after the transaction. */
+interface WarningClaim {
+  kind: EarlyWarning;
+  balanceMicros: number;
+  runway: number | null;
+  autoRecharge: AutoRechargeView | null;
+}
+
+/** What a balance change decided inside its transaction; the owner is told after it committed. */
+interface BalanceEffects {
+  recharge: "started" | "daily_limit" | null;
+  transition: "ran_out" | "restored" | null;
+  warning: WarningClaim | null;
+}
+
+/** The account state a caller already read (or just computed) in the current transaction. */
+interface KnownBalance {
+  account: AccountRow;
+  balanceMicros: number;
+  heldMicros: number;
+}
 
 const encoder = new TextEncoder();
 
@@ -153,14 +175,25 @@ export class CreditAccount extends DurableObject<Env> {
     return { ok: true, ...this.#statsSnapshot(Date.now()) };
   }
 
-  /** Debits a known cost once per idempotency key. */
+  /**
+   * Debits a known cost once per idempotency key. The hot path: one transaction reads the account
+   * row once and holds the charge, the out-of-credits transition, the recharge trigger and the
+   * early-warning check; only the owner's notifications run after it.
+   */
   charge(caller: Caller, input: ChargeInput): Outcome<ChargeResult> {
     const now = Date.now();
-    const result = this.#tx(() => {
-      const auth = this.#authorize(caller);
-      return auth.ok ? this.#ledger.charge(input, now) : auth;
+    const after: { effects?: BalanceEffects } = {};
+    const result = this.#tx((): Outcome<ChargeResult> => {
+      const account = this.#ledger.account();
+      const auth = this.#authorizeRow(account, caller);
+      if (!auth.ok || !account) return auth.ok ? { ok: false, reason: "not_found" } : auth;
+      const { outcome, heldMicros } = this.#ledger.debit(input, now, account);
+      if (outcome.ok && !outcome.replayed) {
+        after.effects = this.#balanceChanged(now, { account, balanceMicros: outcome.balanceMicros, heldMicros });
+      }
+      return outcome;
     });
-    if (result.ok && !result.replayed) this.#afterBalanceChange(now);
+    if (after.effects) this.#applyBalanceEffects(now, after.effects);
     return result;
   }
 
@@ -402,7 +435,10 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   #authorize(caller: Caller): Authorized {
-    const account = this.#ledger.account();
+    return this.#authorizeRow(this.#ledger.account(), caller);
+  }
+
+  #authorizeRow(account: AccountRow | null, caller: Caller): Authorized {
     if (!account) return { ok: false, reason: "not_found" };
     if (caller.kind === "api" && !sameDigest(caller.keyHash, account.api_key_hash)) {
       return { ok: false, reason: "unauthorized" };
@@ -427,15 +463,42 @@ export class CreditAccount extends DurableObject<Env> {
    * out or came back. Not awaited: the caller's reply does not wait for Telegram.
    */
   #afterBalanceChange(now: number): void {
+    this.#applyBalanceEffects(
+      now,
+      this.#tx(() => this.#balanceChanged(now)),
+    );
+  }
+
+  /**
+   * Inside the transaction of a balance change (SPEC: the recharge trigger is evaluated after every
+   * decrease): the recharge trigger, the out-of-credits transition and the early-warning claim, from
+   * the account and billing rows read once. `known` is what the debit already read and computed.
+   */
+  #balanceChanged(now: number, known?: KnownBalance): BalanceEffects {
+    const account = known?.account ?? this.#ledger.account();
+    if (!account) return { recharge: null, transition: null, warning: null };
+    const balanceMicros = known?.balanceMicros ?? account.balance_micros;
+    const heldMicros = known?.heldMicros ?? account.held_micros;
+    const billing = this.#billing.row();
+    const recharge = this.#billing.startRechargeIfDue(now, { row: billing, balanceMicros });
+    const transition = this.#ledger.trackOutOfCredits(now, {
+      outSince: account.out_since,
+      availableMicros: balanceMicros - heldMicros,
+    });
+    const warning = this.#claimEarlyWarning(now, account, billing, balanceMicros, heldMicros);
+    return { recharge, transition, warning };
+  }
+
+  /** After the balance change committed: the alarm for the history copy, the recharge, the owner's messages. */
+  #applyBalanceEffects(now: number, effects: BalanceEffects): void {
     this.#armAlarm(now + FLUSH_DELAY_MS);
-    this.#billing.evaluate(now);
-    const transition = this.#tx(() => this.#ledger.trackOutOfCredits(now));
-    if (transition === "ran_out") {
+    this.#billing.triggered(effects.recharge, now);
+    if (effects.transition === "ran_out") {
       void this.#notifyOwnerOutOfCredits(now);
-    } else if (transition === "restored") {
+    } else if (effects.transition === "restored") {
       void this.#notifyOwner(texts.creditsRestored(this.#ledger.view().balanceMicros));
     }
-    void this.#earlyWarning(now);
+    if (effects.warning) void this.#sendEarlyWarning(effects.warning);
   }
 
   /**
@@ -447,37 +510,49 @@ export class CreditAccount extends DurableObject<Env> {
     const claim = this.#tx(() => {
       const account = this.#ledger.account();
       if (!account) return null;
-      const view = this.#ledger.view();
-      const autoRecharge = this.#autoRecharge();
-      const warned = account.low_warning;
-      // The runway query runs only when its answer can change something.
-      const runway =
-        autoRecharge?.enabled || (warned !== null && view.balanceMicros <= (account.low_warning_micros ?? 0))
-          ? null
-          : runwayHours(view.balanceMicros, this.#ledger.spendOverHours(now, 24), 24);
-      const kind = earlyWarning({
-        outOfCredits: view.outOfCredits,
-        balanceMicros: view.balanceMicros,
-        autoRecharge,
-        runwayHours: runway,
-      });
-      if (warned !== null) {
-        // The episode ends when the cause is gone: the card works again, auto-recharge was turned on,
-        // or credits came back above where the warning was sent.
-        const over =
-          kind === null &&
-          !view.outOfCredits &&
-          (warned === "recharge_failing" ||
-            autoRecharge?.enabled === true ||
-            view.balanceMicros > (account.low_warning_micros ?? 0));
-        if (over) this.#sql.exec("UPDATE account SET low_warning = NULL, low_warning_micros = NULL");
-        return null;
-      }
-      if (kind === null) return null;
-      this.#sql.exec("UPDATE account SET low_warning = ?, low_warning_micros = ?", kind, view.balanceMicros);
-      return { kind, balanceMicros: view.balanceMicros, runway, autoRecharge };
+      return this.#claimEarlyWarning(now, account, this.#billing.row(), account.balance_micros, account.held_micros);
     });
-    if (!claim) return;
+    if (claim) await this.#sendEarlyWarning(claim);
+  }
+
+  /**
+   * The early-warning decision inside a transaction, from rows already read. The full auto-recharge
+   * view (with the confirmation link) is read only when a warning is claimed.
+   */
+  #claimEarlyWarning(
+    now: number,
+    account: AccountRow,
+    billing: BillingRow,
+    balanceMicros: number,
+    heldMicros: number,
+  ): WarningClaim | null {
+    const outOfCredits = isOutOfCredits(balanceMicros - heldMicros, this.#config.answerWorstCaseMicros);
+    const autoRecharge = Billing.settingsOf(billing);
+    const warned = account.low_warning;
+    // The runway query runs only when its answer can change something.
+    const runway =
+      autoRecharge?.enabled || (warned !== null && balanceMicros <= (account.low_warning_micros ?? 0))
+        ? null
+        : runwayHours(balanceMicros, this.#ledger.spendOverHours(now, 24), 24);
+    const kind = earlyWarning({ outOfCredits, balanceMicros, autoRecharge, runwayHours: runway });
+    if (warned !== null) {
+      // The episode ends when the cause is gone: the card works again, auto-recharge was turned on,
+      // or credits came back above where the warning was sent.
+      const over =
+        kind === null &&
+        !outOfCredits &&
+        (warned === "recharge_failing" ||
+          autoRecharge?.enabled === true ||
+          balanceMicros > (account.low_warning_micros ?? 0));
+      if (over) this.#sql.exec("UPDATE account SET low_warning = NULL, low_warning_micros = NULL");
+      return null;
+    }
+    if (kind === null) return null;
+    this.#sql.exec("UPDATE account SET low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
+    return { kind, balanceMicros, runway, autoRecharge: this.#autoRecharge() };
+  }
+
+  async #sendEarlyWarning(claim: WarningClaim): Promise<void> {
     const ar = claim.autoRecharge;
     const sent = await this.#notifyOwner(
       texts.lowCreditsWarning(claim.balanceMicros, claim.kind, {

@@ -157,17 +157,32 @@ export class Ledger {
 
   /** Debits a known cost once per idempotency key. */
   charge(input: ChargeInput, now: number): Outcome<ChargeResult> {
+    return this.debit(input, now, this.account()).outcome;
+  }
+
+  /**
+   * `charge` for the hot path: `account` is the row the caller already read in this transaction,
+   * and the open holds left after expiry come back, so the caller can decide the out-of-credits
+   * transition and the recharge trigger without reading the row again. `expireHolds` runs only
+   * when something is held (`held_micros` is the sum of open holds, each > 0).
+   */
+  debit(
+    input: ChargeInput,
+    now: number,
+    account: AccountRow | null,
+  ): { outcome: Outcome<ChargeResult>; heldMicros: number } {
+    let heldMicros = account?.held_micros ?? 0;
     const key = `usage:${input.idempotencyKey}`;
     const prior = this.replay<ChargeResult>(key, input.fingerprint);
-    if (prior) return prior;
-    this.expireHolds(now);
+    if (prior) return { outcome: prior, heldMicros };
+    if (heldMicros > 0) heldMicros -= this.expireHolds(now);
     const decision = canSpend(
-      this.view().availableMicros,
+      (account?.balance_micros ?? 0) - heldMicros,
       input.costMicros,
       input.operation,
       this.config.backgroundFloorMicros,
     );
-    if (!decision.ok) return decision;
+    if (!decision.ok) return { outcome: decision, heldMicros };
     const { seq, balanceAfter } = this.append(now, {
       kind: "usage",
       amountMicros: -input.costMicros,
@@ -183,7 +198,7 @@ export class Ledger {
       replayed: false,
     };
     this.remember(key, input.fingerprint, charged, now);
-    return { ok: true, ...charged };
+    return { outcome: { ok: true, ...charged }, heldMicros };
   }
 
   /** Reserves the worst-case cost of an operation whose real cost is known only afterwards. */
@@ -312,17 +327,18 @@ export class Ledger {
     return { entries, nextCursor: rows.length > limit ? (entries.at(-1)?.seq ?? null) : null };
   }
 
-  /** Expired holds give their reservation back. */
-  expireHolds(now: number): void {
+  /** Expired holds give their reservation back; returns how much was freed. */
+  expireHolds(now: number): number {
     const freed = this.sql
       .exec<{ max_cost_micros: number }>(
         "UPDATE holds SET status = 'expired' WHERE status = 'open' AND expires_at <= ? RETURNING max_cost_micros",
         now,
       )
       .toArray();
-    if (freed.length === 0) return;
+    if (freed.length === 0) return 0;
     const total = freed.reduce((sum, row) => sum + row.max_cost_micros, 0);
     this.sql.exec("UPDATE account SET held_micros = held_micros - ?", total);
+    return total;
   }
 
   nextHoldExpiry(): number | null {
@@ -358,17 +374,25 @@ export class Ledger {
 
   /**
    * Keeps `out_since` in step with the balance. Returns the transition, so the caller can tell
-   * the owner at once when credits run out and once when they come back.
+   * the owner at once when credits run out and once when they come back. `known` is the state the
+   * caller already holds in this transaction (the row's `out_since` and the available balance).
    */
-  trackOutOfCredits(now: number): "ran_out" | "restored" | null {
-    const account = this.account();
-    if (!account) return null;
-    const out = this.view().outOfCredits;
-    if (out && account.out_since === null) {
+  trackOutOfCredits(
+    now: number,
+    known?: { outSince: number | null; availableMicros: number },
+  ): "ran_out" | "restored" | null {
+    let state = known;
+    if (!state) {
+      const account = this.account();
+      if (!account) return null;
+      state = { outSince: account.out_since, availableMicros: account.balance_micros - account.held_micros };
+    }
+    const out = isOutOfCredits(state.availableMicros, this.config.answerWorstCaseMicros);
+    if (out && state.outSince === null) {
       this.sql.exec("UPDATE account SET out_since = ?, out_notified_at = NULL", now);
       return "ran_out";
     }
-    if (!out && account.out_since !== null) {
+    if (!out && state.outSince !== null) {
       this.sql.exec("UPDATE account SET out_since = NULL, out_notified_at = NULL");
       return "restored";
     }
@@ -399,7 +423,10 @@ export class Ledger {
     return row && row.spend_day === dayOf(now) ? row.spend_day_micros : 0;
   }
 
-  /** Hourly totals and the end user's last activity, so stats never scan the ledger. */
+  /**
+   * Hourly totals and the end user's last activity, so stats never scan the ledger. The daily
+   * totals and the last-activity histograms follow by trigger (see schema.ts).
+   */
   private rollup(now: number, operation: Operation, costMicros: number, endUserId: string | null): void {
     this.sql.exec(
       `INSERT INTO usage_hourly (hour, operation, cost_micros, count) VALUES (?, ?, ?, 1)
@@ -441,11 +468,20 @@ export class Ledger {
     const view = this.view();
     const hourNow = hourOf(now);
     const since = (hours: number) => hourNow - hours + 1;
+    // Totals from `fromHour` on: the hours before the first whole day from the hourly rollup, the rest
+    // from the daily one (at most 23 hourly rows and 31 daily rows per operation).
     const sums = (fromHour: number) => {
+      const firstDay = Math.ceil(fromHour / 24);
       const rows = this.sql
         .exec<{ operation: string; cost: number; n: number }>(
-          "SELECT operation, SUM(cost_micros) AS cost, SUM(count) AS n FROM usage_hourly WHERE hour >= ? GROUP BY operation",
+          `SELECT operation, SUM(cost) AS cost, SUM(n) AS n FROM (
+             SELECT operation, cost_micros AS cost, count AS n FROM usage_hourly WHERE hour >= ?1 AND hour < ?2
+             UNION ALL
+             SELECT operation, cost_micros AS cost, count AS n FROM usage_daily WHERE day >= ?3
+           ) GROUP BY operation`,
           fromHour,
+          firstDay * 24,
+          firstDay,
         )
         .toArray();
       return new Map(rows.map((r) => [r.operation, r]));
@@ -457,8 +493,26 @@ export class Ledger {
     const h24 = sums(since(24));
     const d7 = sums(since(24 * 7));
     const d30 = sums(since(24 * 30));
-    const activeSince = (ms: number) =>
-      this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM end_users WHERE last_seen_at > ?", now - ms).one().n;
+    // End users last seen after `now - ms`: the rows of the edge hour itself from the index, the rest
+    // of the edge day from the hourly histogram, later days from the daily one: bounded by the users
+    // of one hour, not by all of them.
+    const activeSince = (ms: number) => {
+      const edge = now - ms;
+      const edgeHour = hourOf(edge);
+      const edgeDay = dayOf(edge);
+      return this.sql
+        .exec<{ n: number }>(
+          `SELECT (SELECT COUNT(*) FROM end_users WHERE last_seen_at > ?1 AND last_seen_at < ?2)
+                + (SELECT COALESCE(SUM(users), 0) FROM end_users_seen_hourly WHERE hour > ?3 AND hour < ?4)
+                + (SELECT COALESCE(SUM(users), 0) FROM end_users_seen_daily WHERE day > ?5) AS n`,
+          edge,
+          (edgeHour + 1) * HOUR_MS,
+          edgeHour,
+          (edgeDay + 1) * 24,
+          edgeDay,
+        )
+        .one().n;
+    };
     const answers30 = d30.get("response");
     const costByOperation30d = (["response", "knowhow_update", "role_update"] as const).map((operation) => ({
       operation,

@@ -133,6 +133,62 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // ends when credits come back above it), so an owner is warned once, not on every debit.
   "ALTER TABLE account ADD COLUMN low_warning TEXT",
   "ALTER TABLE account ADD COLUMN low_warning_micros INTEGER",
+  // Stats at a cost independent of history: daily totals (a 30-day window reads the partial first day
+  // from usage_hourly and the rest from here), and end users counted by the hour and the day of their
+  // last activity (active users over a period read one hour's rows of end_users plus these buckets).
+  // Triggers keep them, inside the statement that changes usage_hourly or end_users, so every writer
+  // keeps them in step without another statement from the debit. Existing objects derive them first.
+  `CREATE TABLE IF NOT EXISTS usage_daily (
+     day INTEGER NOT NULL,
+     operation TEXT NOT NULL,
+     cost_micros INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (day, operation)
+   ) WITHOUT ROWID;
+   INSERT OR REPLACE INTO usage_daily (day, operation, cost_micros, count)
+     SELECT hour / 24, operation, SUM(cost_micros), SUM(count) FROM usage_hourly GROUP BY hour / 24, operation;
+   CREATE TRIGGER IF NOT EXISTS usage_hourly_insert AFTER INSERT ON usage_hourly BEGIN
+     INSERT INTO usage_daily (day, operation, cost_micros, count) VALUES (NEW.hour / 24, NEW.operation, NEW.cost_micros, NEW.count)
+       ON CONFLICT (day, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + excluded.count;
+   END;
+   CREATE TRIGGER IF NOT EXISTS usage_hourly_update AFTER UPDATE ON usage_hourly BEGIN
+     UPDATE usage_daily SET cost_micros = cost_micros - OLD.cost_micros, count = count - OLD.count
+       WHERE day = OLD.hour / 24 AND operation = OLD.operation;
+     INSERT INTO usage_daily (day, operation, cost_micros, count) VALUES (NEW.hour / 24, NEW.operation, NEW.cost_micros, NEW.count)
+       ON CONFLICT (day, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + excluded.count;
+   END;
+   CREATE TRIGGER IF NOT EXISTS usage_hourly_delete AFTER DELETE ON usage_hourly BEGIN
+     UPDATE usage_daily SET cost_micros = cost_micros - OLD.cost_micros, count = count - OLD.count
+       WHERE day = OLD.hour / 24 AND operation = OLD.operation;
+   END;
+   CREATE TABLE IF NOT EXISTS end_users_seen_hourly (hour INTEGER PRIMARY KEY, users INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS end_users_seen_daily (day INTEGER PRIMARY KEY, users INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT OR REPLACE INTO end_users_seen_hourly (hour, users)
+     SELECT last_seen_at / 3600000, COUNT(*) FROM end_users GROUP BY last_seen_at / 3600000;
+   INSERT OR REPLACE INTO end_users_seen_daily (day, users)
+     SELECT last_seen_at / 86400000, COUNT(*) FROM end_users GROUP BY last_seen_at / 86400000;
+   CREATE TRIGGER IF NOT EXISTS end_users_insert AFTER INSERT ON end_users BEGIN
+     INSERT INTO end_users_seen_hourly (hour, users) VALUES (NEW.last_seen_at / 3600000, 1)
+       ON CONFLICT (hour) DO UPDATE SET users = users + 1;
+     INSERT INTO end_users_seen_daily (day, users) VALUES (NEW.last_seen_at / 86400000, 1)
+       ON CONFLICT (day) DO UPDATE SET users = users + 1;
+   END;
+   CREATE TRIGGER IF NOT EXISTS end_users_seen_hour AFTER UPDATE OF last_seen_at ON end_users
+   WHEN OLD.last_seen_at / 3600000 != NEW.last_seen_at / 3600000 BEGIN
+     UPDATE end_users_seen_hourly SET users = users - 1 WHERE hour = OLD.last_seen_at / 3600000;
+     INSERT INTO end_users_seen_hourly (hour, users) VALUES (NEW.last_seen_at / 3600000, 1)
+       ON CONFLICT (hour) DO UPDATE SET users = users + 1;
+   END;
+   CREATE TRIGGER IF NOT EXISTS end_users_seen_day AFTER UPDATE OF last_seen_at ON end_users
+   WHEN OLD.last_seen_at / 86400000 != NEW.last_seen_at / 86400000 BEGIN
+     UPDATE end_users_seen_daily SET users = users - 1 WHERE day = OLD.last_seen_at / 86400000;
+     INSERT INTO end_users_seen_daily (day, users) VALUES (NEW.last_seen_at / 86400000, 1)
+       ON CONFLICT (day) DO UPDATE SET users = users + 1;
+   END;
+   CREATE TRIGGER IF NOT EXISTS end_users_delete AFTER DELETE ON end_users BEGIN
+     UPDATE end_users_seen_hourly SET users = users - 1 WHERE hour = OLD.last_seen_at / 3600000;
+     UPDATE end_users_seen_daily SET users = users - 1 WHERE day = OLD.last_seen_at / 86400000;
+   END;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

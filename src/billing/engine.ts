@@ -100,20 +100,29 @@ export class Billing {
   /** The auto-recharge as owners see it; null until a card was ever asked for. */
   view(): AutoRechargeView | null {
     const b = this.row();
-    if (b.top_up_micros === null && b.pending_session_id === null) return null;
+    const rules = Billing.settingsOf(b);
+    if (!rules) return null;
     const open = this.sql
       .exec<{ hosted_url: string | null }>(
         "SELECT hosted_url FROM recharges WHERE kind = 'auto' AND status = 'open' ORDER BY created_at DESC LIMIT 1",
       )
       .toArray()[0];
     return {
-      enabled: b.auto_enabled === 1,
+      ...rules,
       topUpMicros: b.top_up_micros ?? 0,
-      rechargeAtMicros: b.recharge_at_micros ?? 0,
       cardBrand: b.card_brand,
       cardLast4: b.card_last4,
-      status: b.auto_enabled !== 1 ? "pending_card" : b.status,
       confirmUrl: open?.hosted_url ?? null,
+    };
+  }
+
+  /** The part of the view the spending rules need, from a row already read (no extra query). */
+  static settingsOf(b: BillingRow): Pick<AutoRechargeView, "enabled" | "status" | "rechargeAtMicros"> | null {
+    if (b.top_up_micros === null && b.pending_session_id === null) return null;
+    return {
+      enabled: b.auto_enabled === 1,
+      status: b.auto_enabled !== 1 ? "pending_card" : b.status,
+      rechargeAtMicros: b.recharge_at_micros ?? 0,
     };
   }
 
@@ -140,12 +149,15 @@ export class Billing {
    * recharge if auto-recharge is on, the balance is at or below the threshold, none is in flight and
    * the daily limit allows. Serialized by the object, so a burst of debits starts exactly one.
    */
-  startRechargeIfDue(now: number): "started" | "daily_limit" | null {
-    const b = this.row();
+  startRechargeIfDue(
+    now: number,
+    known?: { row: BillingRow; balanceMicros: number },
+  ): "started" | "daily_limit" | null {
+    const b = known?.row ?? this.row();
     if (b.auto_enabled !== 1 || !b.customer_id || !b.payment_method_id) return null;
     if (b.top_up_micros === null || b.recharge_at_micros === null) return null;
     if (b.status === "failing" || b.status === "needs_confirmation") return null;
-    if (this.ledger.view().balanceMicros > b.recharge_at_micros) return null;
+    if ((known?.balanceMicros ?? this.ledger.view().balanceMicros) > b.recharge_at_micros) return null;
     const inFlight = this.sql
       .exec("SELECT 1 FROM recharges WHERE kind = 'auto' AND status IN ('pending', 'open') LIMIT 1")
       .toArray().length;
@@ -180,9 +192,19 @@ export class Billing {
     return "started";
   }
 
-  /** Runs the trigger rule in its own transaction and tells the owner about a daily limit. */
+  /**
+   * Runs the trigger rule in its own transaction and tells the owner about a daily limit. (A debit
+   * runs the rule inside its own transaction, passing what it already read, then `triggered`.)
+   */
   evaluate(now: number): void {
-    const outcome = this.host.tx(() => this.startRechargeIfDue(now));
+    this.triggered(
+      this.host.tx(() => this.startRechargeIfDue(now)),
+      now,
+    );
+  }
+
+  /** After the trigger rule ran (and its transaction committed): drive the recharge, or tell the owner. */
+  triggered(outcome: "started" | "daily_limit" | null, now: number): void {
     if (outcome === "started") this.host.wakeAt(now);
     if (outcome === "daily_limit") void this.host.notifyOwner(texts.dailyLimitReached(this.config.maxRechargesPerDay));
   }
