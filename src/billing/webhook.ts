@@ -11,6 +11,30 @@ const SIGNATURE_TOLERANCE_S = 300;
 
 export const stripeWebhook = new Hono<AppEnv>();
 
+/** The envelope of every Stripe event. A signed body without it cannot be routed or processed. */
+function isEventEnvelope(value: unknown): value is Stripe.Event {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const { id, type, data } = value as { id?: unknown; type?: unknown; data?: unknown };
+  if (typeof id !== "string" || id === "" || typeof type !== "string") return false;
+  const object = typeof data === "object" && data !== null ? (data as { object?: unknown }).object : undefined;
+  return typeof object === "object" && object !== null && !Array.isArray(object);
+}
+
+/** Stripe objects nest about a dozen levels; a far deeper body is no event and would overflow the RPC to the object. */
+const MAX_EVENT_DEPTH = 64;
+
+/** Iterative, so that the check itself cannot overflow the stack. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function metadataOf(value: unknown): Record<string, string> {
   const meta = (value as { metadata?: unknown } | null)?.metadata;
   return typeof meta === "object" && meta !== null ? (meta as Record<string, string>) : {};
@@ -31,8 +55,10 @@ async function instanceOf(
   let charge: Stripe.Charge | null = null;
   if (event.type === "charge.refunded") charge = event.data.object;
   if (event.type === "charge.dispute.created") {
-    const dispute = event.data.object;
-    charge = await stripe.charges.retrieve(typeof dispute.charge === "string" ? dispute.charge : dispute.charge.id);
+    const ref = (event.data.object as { charge?: unknown }).charge;
+    const chargeId = typeof ref === "string" ? ref : (ref as { id?: unknown } | null | undefined)?.id;
+    if (typeof chargeId !== "string" || chargeId === "") return { instanceId: null, event };
+    charge = await stripe.charges.retrieve(chargeId);
   }
   const intent =
     charge && (typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent?.id);
@@ -73,6 +99,10 @@ stripeWebhook.post("/stripe/webhook", async (c) => {
     );
   } catch {
     return errorResponse("invalid_signature", "The Stripe signature does not match this body, or it is too old.");
+  }
+  if (!isEventEnvelope(event) || nestedDeeperThan(event, MAX_EVENT_DEPTH)) {
+    log("warn", "stripe_event_malformed", {});
+    return errorResponse("invalid_request", "The signed body is not a Stripe event (id, type, data.object).");
   }
   let routed: { instanceId: string | null; event: Stripe.Event };
   try {
