@@ -4,7 +4,7 @@ import type Stripe from "stripe";
 import { billingCommand } from "../billing/commands";
 import { Billing, type BillingRow } from "../billing/engine";
 import { copyRecharges, latestInvoices } from "../billing/history";
-import { stripeClient } from "../billing/stripe";
+import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
 import { decryptSecret, importEncryptionKey } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
@@ -299,12 +299,15 @@ export class CreditAccount extends DurableObject<Env> {
     try {
       return { ok: true, outcome: await this.#billing.handleEvent(event) };
     } catch (error) {
-      log("warn", "stripe_event_failed", {
+      // Only a temporary failure is worth Stripe's retries (for days). An event naming an object Stripe
+      // does not have, or one we refuse, would fail the same way every time: log it and let it go.
+      const permanent = !isTemporaryStripeFailure(error);
+      log(permanent ? "error" : "warn", permanent ? "stripe_event_unprocessable" : "stripe_event_failed", {
         instanceId: this.#ledger.account()?.instance_id,
         eventId: event.id,
         error: describeError(error),
       });
-      return { ok: false, reason: "upstream_unavailable" };
+      return permanent ? { ok: true, outcome: "ignored" } : { ok: false, reason: "upstream_unavailable" };
     }
   }
 

@@ -48,6 +48,13 @@ export function parseSettings(
       message: texts.settingsProblem({ kind: "threshold_below_min", command, minMicros: config.minRechargeAtMicros }),
     };
   }
+  // A threshold above the largest top-up would start recharges back to back (until the daily limit).
+  if (rechargeAt.micros > config.maxTopUpMicros) {
+    return {
+      ok: false,
+      message: texts.settingsProblem({ kind: "threshold_above_max", command, maxMicros: config.maxTopUpMicros }),
+    };
+  }
   return { ok: true, value: { topUpMicros: topUp.micros, rechargeAtMicros: rechargeAt.micros } };
 }
 

@@ -568,17 +568,28 @@ export class Billing {
     });
   }
 
-  /** `amount_refunded` is cumulative: take back only what was not taken back yet. */
+  /**
+   * `amount_refunded` is cumulative: take back only what refunds have not taken back yet. Disputes also
+   * count in `refunded_micros`, and their event may arrive before an earlier refund's, so they are left
+   * out of what refunds took; the total never exceeds what was paid.
+   */
   #refunded(charge: Stripe.Charge): "processed" | "ignored" {
-    const target = (r: RechargeRow) => Math.min(centsToMicros(charge.amount_refunded), r.paid_micros ?? 0);
-    return this.#takeBack(charge, (r) => ({
-      micros: target(r) - r.refunded_micros,
-      reference: `${charge.id}:${target(r)}`,
-    }));
+    return this.#takeBack(charge, (r) => {
+      const paid = r.paid_micros ?? 0;
+      const target = Math.min(centsToMicros(charge.amount_refunded), paid);
+      const disputed = this.sql
+        .exec<{ n: number }>("SELECT COALESCE(SUM(amount_micros), 0) AS n FROM disputes WHERE recharge_id = ?", r.id)
+        .one().n;
+      return {
+        micros: Math.min(target - (r.refunded_micros - disputed), paid - r.refunded_micros),
+        reference: `${charge.id}:${target}`,
+      };
+    });
   }
 
   async #disputed(dispute: Stripe.Dispute): Promise<"processed" | "ignored"> {
-    const chargeId = typeof dispute.charge === "string" ? dispute.charge : dispute.charge.id;
+    const chargeId = typeof dispute.charge === "string" ? dispute.charge : dispute.charge?.id;
+    if (!chargeId) return "ignored";
     const charge = await this.host.stripe().charges.retrieve(chargeId);
     return this.#takeBack(charge, (r) => {
       const already = this.sql.exec("SELECT 1 FROM disputes WHERE dispute_id = ?", dispute.id).toArray().length;
@@ -598,6 +609,9 @@ export class Billing {
   /**
    * Refunds and disputes take credits back from the paid recharge the charge belongs to (the
    * balance may go below zero). `decide` runs inside the transaction and says how much, once.
+   * Stripe may deliver a refund before the payment it returns (a top-up's `checkout.session.completed`,
+   * an `invoice.paid` after the owner confirmed): until that credit is recorded the event is refused,
+   * not marked handled, so Stripe delivers it again later instead of it being lost.
    */
   #takeBack(
     charge: Stripe.Charge,
@@ -608,7 +622,8 @@ export class Billing {
     const now = Date.now();
     const taken = this.host.tx(() => {
       const r = this.recharge(rechargeId);
-      if (!r || r.status !== "paid") return 0;
+      if (!r) return 0;
+      if (r.status !== "paid") return null;
       const { micros, reference } = decide(r);
       if (micros <= 0) return 0;
       this.ledger.append(now, {
@@ -621,6 +636,7 @@ export class Billing {
       this.#update(r.id, "refunded_micros = refunded_micros + ?", micros);
       return micros;
     });
+    if (taken === null) throw new Error(`charge ${charge.id}: its payment is not credited yet; Stripe will redeliver`);
     if (taken === 0) return "ignored";
     log("info", "recharge_taken_back", { instanceId: this.host.instanceId(), rechargeId, micros: taken });
     this.host.afterBalanceChange(now);

@@ -52,3 +52,11 @@ export function isPermanentStripeError(error: unknown): boolean {
     error instanceof Stripe.errors.StripePermissionError
   );
 }
+
+/**
+ * Worth Stripe's webhook retries: network trouble and Stripe-side errors. A permanent refusal, or a
+ * non-Stripe error (a TypeError from a malformed object), would fail the same way on every retry.
+ */
+export function isTemporaryStripeFailure(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeError && !isPermanentStripeError(error);
+}

@@ -475,6 +475,12 @@ export type SettingsProblem =
       minMicros: number;
       example?: string;
     }
+  | {
+      kind: "threshold_above_max";
+      command: "setupCredits" | "changeCreditsTopUp";
+      maxMicros: number;
+      example?: string;
+    }
   | { kind: "missing_parts"; command: OwnerAmountCommand; example?: string }
   | { kind: "too_many_parts"; command: OwnerAmountCommand; example?: string };
 
@@ -529,6 +535,13 @@ export function settingsProblem(problem: SettingsProblem): string {
       return (
         `The recharge threshold (the second number) must be at least ${formatUsd(problem.minMicros)}, ` +
         `so a failed card payment leaves you time to react. Nothing was changed.\nExample: ${example}`
+      );
+    }
+    case "threshold_above_max": {
+      const example = problem.example ?? exampleFor(command);
+      return (
+        `The recharge threshold (the second number) can be at most ${formatUsd(problem.maxMicros)}: ` +
+        `a higher one would recharge again and again. Nothing was changed.\nExample: ${example}`
       );
     }
     case "missing_parts": {

@@ -56,6 +56,7 @@ describe("/setupCredits and card saving", () => {
       ["/setupCredits:200:100", /at least \$250/i],
       ["/setupCredits:20000:100", /at most \$10,000/i],
       ["/setupCredits:500:50", /at least \$100/i],
+      ["/setupCredits:250:99999999", /threshold .*at most \$10,000/i],
       ["/setupCredits:99999999999:100", /too large/i],
       ["/topUp:10", /at least \$50/i],
       ["/topUp", /missing|example/i],

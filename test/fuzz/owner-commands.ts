@@ -52,7 +52,13 @@ function argsValid(command: Command, args: string[]): boolean {
   if (args.length !== 2) return false;
   const [topUp, rechargeAt] = args.map(amountOf);
   if (topUp == null || rechargeAt == null) return false;
-  return topUp >= LIMITS.minTopUp && topUp <= LIMITS.maxTopUp && rechargeAt >= LIMITS.minRechargeAt;
+  // The threshold is capped at the largest top-up: a higher one would recharge back to back.
+  return (
+    topUp >= LIMITS.minTopUp &&
+    topUp <= LIMITS.maxTopUp &&
+    rechargeAt >= LIMITS.minRechargeAt &&
+    rechargeAt <= LIMITS.maxTopUp
+  );
 }
 
 // ---------------------------------------------------------------- generators

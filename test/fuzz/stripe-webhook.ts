@@ -12,18 +12,10 @@ import {
   withCard,
 } from "../billing/fixtures";
 import { type Provisioned, USD } from "../helpers";
-import { count, fuzzParams, note, timeoutFor } from "./budget";
+import { count, fuzzParams, timeoutFor } from "./budget";
 import { ORIGIN, type Reply, workerFetch } from "./harness";
 import { BODY_LIMIT, byteLength, contentType, headerValue, hostileBody, hostileToken } from "./inputs";
-import {
-  balanceIn,
-  errorOf,
-  expectErrorShape,
-  expectLedgerConsistent,
-  expectUnchanged,
-  type Snapshot,
-  snapshot,
-} from "./state";
+import { balanceIn, expectErrorShape, expectLedgerConsistent, expectUnchanged, type Snapshot, snapshot } from "./state";
 
 /**
  * `POST /stripe/webhook`. SPEC: verify the signature on the raw body, reject old timestamps (Stripe's
@@ -105,7 +97,7 @@ const forgery: fc.Arbitrary<Forgery> = fc.oneof(
 );
 
 /** Does this (signed) body name the instance directly in `data.object.metadata`, so that no Stripe call routes it? */
-function routedToInstance(body: string): boolean {
+function _routedToInstance(body: string): boolean {
   try {
     const event = JSON.parse(body) as { data?: { object?: { metadata?: { instance_id?: unknown } } } };
     return event.data?.object?.metadata?.instance_id === inst.id;
@@ -310,16 +302,10 @@ export function fuzzStripeWebhook(): void {
               "content-type": "application/json",
               "stripe-signature": await signPayload(body, SECRET()),
             });
-            if (reply.status === 502 && routedToInstance(body)) {
-              // Known (reported, src/billing/engine.ts): an event routed to the instance that the billing
-              // engine cannot process (e.g. a dispute without a charge) is answered 502 so that Stripe
-              // retries. Real Stripe never sends these; the refusal must still change nothing.
-              note("Stripe webhook", "signed malformed event the billing engine answered 502, known");
-              expect(errorOf(reply.text, label).code, label).toBe("upstream_unavailable");
-            } else {
-              expect(reply.status, `${label} → ${reply.text}`).toBeLessThan(500);
-              if (reply.status >= 400) expectErrorShape(reply.status, reply.text, label);
-            }
+            // An event the billing engine cannot process (a dispute without a charge, an invoice Stripe does
+            // not have) is logged and ignored (200): it would fail the same way on every one of Stripe's retries.
+            expect(reply.status, `${label} → ${reply.text}`).toBeLessThan(500);
+            if (reply.status >= 400) expectErrorShape(reply.status, reply.text, label);
             if (reply.status >= 400) {
               expectUnchanged(before, await snapshot(inst, { skipTables: ["stripe_events"] }), label);
             }
