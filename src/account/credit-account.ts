@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Api } from "grammy";
 import type Stripe from "stripe";
 import { billingCommand } from "../billing/commands";
-import { Billing, type BillingRow } from "../billing/engine";
+import { Billing, type BillingRow, RetryLater } from "../billing/engine";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
 import { decryptSecret, importEncryptionKey } from "../crypto";
@@ -301,7 +301,7 @@ export class CreditAccount extends DurableObject<Env> {
     } catch (error) {
       // Only a temporary failure is worth Stripe's retries (for days). An event naming an object Stripe
       // does not have, or one we refuse, would fail the same way every time: log it and let it go.
-      const permanent = !isTemporaryStripeFailure(error);
+      const permanent = !(isTemporaryStripeFailure(error) || error instanceof RetryLater);
       log(permanent ? "error" : "warn", permanent ? "stripe_event_unprocessable" : "stripe_event_failed", {
         instanceId: this.#ledger.account()?.instance_id,
         eventId: event.id,

@@ -74,6 +74,9 @@ export interface BillingHost {
   troubleNotified(): void;
 }
 
+/** An event that arrived before what it depends on: refused (not marked handled) so Stripe delivers it again. */
+export class RetryLater extends Error {}
+
 export class Billing {
   constructor(
     private readonly sql: SqlStorage,
@@ -636,7 +639,8 @@ export class Billing {
       this.#update(r.id, "refunded_micros = refunded_micros + ?", micros);
       return micros;
     });
-    if (taken === null) throw new Error(`charge ${charge.id}: its payment is not credited yet; Stripe will redeliver`);
+    if (taken === null)
+      throw new RetryLater(`charge ${charge.id}: its payment is not credited yet; Stripe will redeliver`);
     if (taken === 0) return "ignored";
     log("info", "recharge_taken_back", { instanceId: this.host.instanceId(), rechargeId, micros: taken });
     this.host.afterBalanceChange(now);
