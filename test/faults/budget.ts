@@ -1,0 +1,56 @@
+import { inject } from "vitest";
+
+/**
+ * How much the fault simulation runs. CI (`npm test`) gets the fixed default budget; `npm run test:faults`
+ * (test/faults/vitest.config.ts) passes FAULT_SEED, FAULT_RUNS, FAULT_STEPS, FAULT_PATH, FAULT_REPLAY and
+ * FAULT_SHRINK_MS from the shell.
+ */
+export interface FaultBudget {
+  /** fast-check seed; random (and printed) when not given. */
+  seed: number | null;
+  /** Sequences (fast-check runs). */
+  runs: number;
+  /** Most steps (commands) per sequence. */
+  steps: number;
+  /** fast-check's `path` of a reported failure: with its seed it replays the shrunk case at once. */
+  path: string | null;
+  /** The `replayPath` fast-check prints inside a failing command sequence. */
+  replayPath: string | null;
+  /** Shrinking stops after this long and the shortest sequence found so far is reported. */
+  shrinkMs: number;
+}
+
+/** The CI budget: keeps the suite under about two minutes on two cores (see docs/invariants.md). */
+export const CI_BUDGET = { runs: 24, steps: 30 } as const;
+
+type Provided = Partial<Record<"seed" | "runs" | "steps" | "path" | "replayPath" | "shrinkMs", string>>;
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    faultBudget: Provided;
+  }
+}
+
+function int(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === "") return null;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`fault budget: ${value} is not an integer`);
+  return n;
+}
+
+export function faultBudget(): FaultBudget {
+  let provided: Provided = {};
+  try {
+    provided = inject("faultBudget") ?? {};
+  } catch {
+    // Not provided (the main config): the CI budget.
+  }
+  return {
+    seed: int(provided.seed),
+    runs: int(provided.runs) ?? CI_BUDGET.runs,
+    steps: int(provided.steps) ?? CI_BUDGET.steps,
+    path: provided.path?.trim() || null,
+    replayPath: provided.replayPath?.trim() || null,
+    shrinkMs: int(provided.shrinkMs) ?? 5 * 60_000,
+  };
+}
