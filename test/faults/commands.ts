@@ -194,7 +194,8 @@ class Adjust extends Step {
       return;
     }
     expectThat(res.status === 201, "admin", `adjustment answered ${res.status}: ${res.text}`);
-    if (prior !== null) expectThat(res.json.entryId === prior.entryId, "I7 once", `replayed adjustment ${key} made a new entry`);
+    if (prior !== null)
+      expectThat(res.json.entryId === prior.entryId, "I7 once", `replayed adjustment ${key} made a new entry`);
     else world.adjustKeys.set(key, { usd: this.usd, entryId: Number(res.json.entryId) });
   }
 
@@ -270,7 +271,14 @@ class Settle extends Step {
       idempotencyKey: key,
       costMicros: Math.round(this.costUsd * USD),
     });
-    return { res, hold, key, status: state?.status ?? "unknown", expired: (state?.expires_at ?? 0) <= before.at, first };
+    return {
+      res,
+      hold,
+      key,
+      status: state?.status ?? "unknown",
+      expired: (state?.expires_at ?? 0) <= before.at,
+      first,
+    };
   }
 
   protected override expect(world: World, c: StepContext, seen: unknown): void {
@@ -282,7 +290,11 @@ class Settle extends Step {
     if (status === "open" && !expired) {
       expectThat(res.status === 200, "usage", `settle of an open hold answered ${res.status}: ${res.text}`);
       const charged = Math.min(hold.maxMicros, cost);
-      expectThat(res.json.chargedMicros === charged, "I2 holds", `settle charged ${res.json.chargedMicros}, expected ${charged}`);
+      expectThat(
+        res.json.chargedMicros === charged,
+        "I2 holds",
+        `settle charged ${res.json.chargedMicros}, expected ${charged}`,
+      );
       world.settles.set(hold.holdId, { key, cost, body: res.text });
     } else if (status === "settled" && first) {
       if (first.key === key && first.cost === cost) {
@@ -291,7 +303,11 @@ class Settle extends Step {
         expectThat(res.status === 409, "I7 once", `second settle with other values answered ${res.status}`);
       }
     } else {
-      expectThat(res.status === 409 || res.status === 404, "usage", `settle of a ${status} hold answered ${res.status}`);
+      expectThat(
+        res.status === 409 || res.status === 404,
+        "usage",
+        `settle of a ${status} hold answered ${res.status}`,
+      );
     }
   }
 
@@ -321,7 +337,11 @@ class Release extends Step {
     } else {
       expectThat(res.status === 200, "usage", `release answered ${res.status}: ${res.text}`);
       const freed = status === "open" && !expired ? hold.maxMicros : 0;
-      expectThat(res.json.releasedMicros === freed, "I2 holds", `release freed ${res.json.releasedMicros}, expected ${freed}`);
+      expectThat(
+        res.json.releasedMicros === freed,
+        "I2 holds",
+        `release freed ${res.json.releasedMicros}, expected ${freed}`,
+      );
     }
   }
 
@@ -350,7 +370,11 @@ class UserMessage extends Step {
       expectThat(answers.length === 0, "I9 no answer while out", `user ${user} answered while out of credits`);
       expectThat(c.after.unanswered === c.before.unanswered + 1, "I9 no answer while out", "unanswered not counted");
     } else if (!out) {
-      expectThat(answers.length === 1 && settle !== undefined, "I9 no answer while out", `user ${user} not answered with credits`);
+      expectThat(
+        answers.length === 1 && settle !== undefined,
+        "I9 no answer while out",
+        `user ${user} not answered with credits`,
+      );
     }
   }
 
@@ -498,15 +522,28 @@ class ChangeTopUp extends Step {
     const active = c.before.billing.auto_enabled === 1 && c.before.billing.payment_method_id !== null;
     const replies = newOwnerMessages(c).map((m) => m.text);
     if (active) {
-      expectThat(replies.some((t) => /Auto-recharge updated/.test(t)), "owner", `no confirmation: ${replies.join(" | ")}`);
       expectThat(
-        c.after.billing.top_up_micros === this.topUp * USD && c.after.billing.recharge_at_micros === this.rechargeAt * USD,
+        replies.some((t) => /Auto-recharge updated/.test(t)),
+        "owner",
+        `no confirmation: ${replies.join(" | ")}`,
+      );
+      expectThat(
+        c.after.billing.top_up_micros === this.topUp * USD &&
+          c.after.billing.recharge_at_micros === this.rechargeAt * USD,
         "owner",
         "settings not changed",
       );
     } else {
-      expectThat(replies.some((t) => /no saved card/.test(t)), "owner", `no "save a card first": ${replies.join(" | ")}`);
-      expectThat(c.after.billing.top_up_micros === c.before.billing.top_up_micros, "owner", "settings changed without a card");
+      expectThat(
+        replies.some((t) => /no saved card/.test(t)),
+        "owner",
+        `no "save a card first": ${replies.join(" | ")}`,
+      );
+      expectThat(
+        c.after.billing.top_up_micros === c.before.billing.top_up_micros,
+        "owner",
+        "settings changed without a card",
+      );
     }
   }
 
@@ -532,7 +569,11 @@ class OwnerCommand extends Step {
       expectThat(stats !== undefined, "owner", "/stats does not start with Credits:");
     }
     if (this.text.startsWith("/setupCredits:abc")) {
-      expectThat(c.after.billing.pending_session_id === c.before.billing.pending_session_id, "owner", "bad input changed billing");
+      expectThat(
+        c.after.billing.pending_session_id === c.before.billing.pending_session_id,
+        "owner",
+        "bad input changed billing",
+      );
     }
   }
 
@@ -588,7 +629,9 @@ class Stranger extends Step {
     } else if (this.who !== "stranger") {
       expectThat(toChat.length === 0, "I11 owner only", `${this.who} got ${toChat.length} replies`);
     }
-    const newRecharges = c.after.recharges.filter((r) => r.kind === "manual" && !c.before.recharges.some((x) => x.id === r.id));
+    const newRecharges = c.after.recharges.filter(
+      (r) => r.kind === "manual" && !c.before.recharges.some((x) => x.id === r.id),
+    );
     expectThat(newRecharges.length === 0, "I11 owner only", `${this.who} started a top-up`);
   }
 
@@ -704,7 +747,9 @@ class HostedPay extends Step {
   }
 
   protected async act(world: World) {
-    const open = (await world.stripe())?.invoices.filter((i) => i.status === "open" && i.metadata.instance_id === world.id);
+    const open = (await world.stripe())?.invoices.filter(
+      (i) => i.status === "open" && i.metadata.instance_id === world.id,
+    );
     const invoice = open?.[this.index % Math.max(1, open.length)];
     if (!invoice) return;
     try {
@@ -789,7 +834,12 @@ class ForeignInvoice extends Step {
       "metadata[instance_id]": world.id,
       "metadata[recharge_id]": rechargeId,
     });
-    await stripeApi("/v1/invoiceitems", { customer: customer.id, invoice: invoice.id, amount: "30000", currency: "usd" });
+    await stripeApi("/v1/invoiceitems", {
+      customer: customer.id,
+      invoice: invoice.id,
+      amount: "30000",
+      currency: "usd",
+    });
     await stripeApi(`/v1/invoices/${invoice.id}/finalize`, {});
     await stripeControl(`invoices/${invoice.id}/pay`, { paymentMethod: CARDS.succeed });
     world.relay.watch(customer.id);
@@ -850,7 +900,9 @@ export class Cron extends Step {
   protected async act(world: World, before: Snapshot) {
     if (this.when === "next_hour") world.simHour += 1;
     const hour = this.when === "late" ? world.simHour - 1 : world.simHour;
-    const alertsBefore = (await world.messages()).filter((m) => m.chat_id === OWNER && HOURLY_ALERT.test(m.text)).length;
+    const alertsBefore = (await world.messages()).filter(
+      (m) => m.chat_id === OWNER && HOURLY_ALERT.test(m.text),
+    ).length;
     await world.cron(hour * HOUR_MS + this.minute * 60_000);
     const alertsAfter = (await world.messages()).filter((m) => m.chat_id === OWNER && HOURLY_ALERT.test(m.text)).length;
     world.alertsByHour.set(hour, (world.alertsByHour.get(hour) ?? 0) + alertsAfter - alertsBefore);
@@ -865,7 +917,8 @@ export class Cron extends Step {
 
   protected override expect(_world: World, _c: StepContext, seen: unknown): void {
     const { due, sent, hour } = seen as Awaited<ReturnType<Cron["act"]>>;
-    if (due) expectThat(sent === 1, "I10 one alert per hour", `out of credits, hour ${hour} not alerted yet, ${sent} alerts`);
+    if (due)
+      expectThat(sent === 1, "I10 one alert per hour", `out of credits, hour ${hour} not alerted yet, ${sent} alerts`);
   }
 
   toString() {
@@ -937,20 +990,44 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       )
       .map(([k, c, b]) => new Debit(k, c, b)),
   ),
-  w(2, fc.tuple(fc.nat(2), fc.constantFrom(-60, -20, 25, 80)).map(([k, u]) => new Adjust(k, u))),
-  w(3, fc.tuple(fc.nat(3), fc.constantFrom(1, 15, 60)).map(([s, m]) => new Hold(s, m))),
-  w(3, fc.tuple(fc.nat(3), fc.constantFrom(0.2, 5, 100), fc.nat(1)).map(([s, c, v]) => new Settle(s, c, v))),
-  w(1, fc.nat(3).map((s) => new Release(s))),
-  w(5, fc.constant(null).map(() => new UserMessage())),
-  w(2, fc.nat(20).map((i) => new RedeliverUpdate(i))),
+  w(
+    2,
+    fc.tuple(fc.nat(2), fc.constantFrom(-60, -20, 25, 80)).map(([k, u]) => new Adjust(k, u)),
+  ),
+  w(
+    3,
+    fc.tuple(fc.nat(3), fc.constantFrom(1, 15, 60)).map(([s, m]) => new Hold(s, m)),
+  ),
+  w(
+    3,
+    fc.tuple(fc.nat(3), fc.constantFrom(0.2, 5, 100), fc.nat(1)).map(([s, c, v]) => new Settle(s, c, v)),
+  ),
+  w(
+    1,
+    fc.nat(3).map((s) => new Release(s)),
+  ),
+  w(
+    5,
+    fc.constant(null).map(() => new UserMessage()),
+  ),
+  w(
+    2,
+    fc.nat(20).map((i) => new RedeliverUpdate(i)),
+  ),
   w(
     3,
     fc
       .tuple(fc.constantFrom(250, 300), fc.constantFrom(100, 150, 250), maybeCard)
       .map(([t, r, c]) => new SetupCredits(t, r, c)),
   ),
-  w(2, fc.tuple(fc.constantFrom(50, 120), maybeCard).map(([u, c]) => new TopUp(u, c))),
-  w(2, fc.tuple(fc.constantFrom(250, 400), fc.constantFrom(100, 200, 300)).map(([t, r]) => new ChangeTopUp(t, r))),
+  w(
+    2,
+    fc.tuple(fc.constantFrom(50, 120), maybeCard).map(([u, c]) => new TopUp(u, c)),
+  ),
+  w(
+    2,
+    fc.tuple(fc.constantFrom(250, 400), fc.constantFrom(100, 200, 300)).map(([t, r]) => new ChangeTopUp(t, r)),
+  ),
   w(
     2,
     fc
@@ -977,27 +1054,57 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       )
       .map(([s, k, n]) => new StripeFault(s, k, n)),
   ),
-  w(2, card.map((c) => new SetCard(c))),
+  w(
+    2,
+    card.map((c) => new SetCard(c)),
+  ),
   w(
     10,
     fc
-      .tuple(fc.constantFrom<DeliveryMode>("next", "next", "newest", "newest", "pick", "twice", "redeliver", "drop", "all"), fc.nat(30))
+      .tuple(
+        fc.constantFrom<DeliveryMode>("next", "next", "newest", "newest", "pick", "twice", "redeliver", "drop", "all"),
+        fc.nat(30),
+      )
       .map(([m, i]) => new Deliver(m, i)),
   ),
-  w(2, fc.tuple(fc.nat(3), card).map(([i, c]) => new HostedPay(i, c))),
-  w(2, fc.tuple(fc.nat(3), fc.boolean()).map(([i, p]) => new Refund(i, p))),
-  w(2, fc.nat(3).map((i) => new Dispute(i))),
-  w(1, fc.boolean().map((r) => new ForeignInvoice(r))),
-  w(3, fc.constant(null).map(() => new Evict())),
-  w(2, fc.constant(null).map(() => new Alarm())),
+  w(
+    2,
+    fc.tuple(fc.nat(3), card).map(([i, c]) => new HostedPay(i, c)),
+  ),
+  w(
+    2,
+    fc.tuple(fc.nat(3), fc.boolean()).map(([i, p]) => new Refund(i, p)),
+  ),
+  w(
+    2,
+    fc.nat(3).map((i) => new Dispute(i)),
+  ),
+  w(
+    1,
+    fc.boolean().map((r) => new ForeignInvoice(r)),
+  ),
+  w(
+    3,
+    fc.constant(null).map(() => new Evict()),
+  ),
+  w(
+    2,
+    fc.constant(null).map(() => new Alarm()),
+  ),
   w(
     3,
     fc
       .tuple(fc.constantFrom<CronWhen>("same_hour", "next_hour", "next_hour", "late"), fc.integer({ min: 0, max: 59 }))
       .map(([when, minute]) => new Cron(when, minute)),
   ),
-  w(2, fc.boolean().map((h) => new TimePasses(h))),
-  w(2, fc.nat(6).map((i) => new Race(i))),
+  w(
+    2,
+    fc.boolean().map((h) => new TimePasses(h)),
+  ),
+  w(
+    2,
+    fc.nat(6).map((i) => new Race(i)),
+  ),
 );
 
 /** Relays Stripe's `checkout.session.completed` of the setup at once, as a world that starts with a saved card. */
@@ -1025,5 +1132,3 @@ export async function setUpWorld(setup: WorldSetup): Promise<World> {
 }
 
 export { OUT_NOW };
-
-

@@ -40,7 +40,8 @@ function ledgerSums(s: Snapshot): void {
   let running = 0;
   for (const e of s.ledger) {
     running += e.amount_micros;
-    if (e.balance_after_micros !== running) fail("I1 ledger", `entry ${e.seq} balance_after ≠ running sum ${running}`, e);
+    if (e.balance_after_micros !== running)
+      fail("I1 ledger", `entry ${e.seq} balance_after ≠ running sum ${running}`, e);
   }
   if (running !== s.balance) fail("I1 ledger", `balance ${s.balance} ≠ sum of ledger ${running}`);
 }
@@ -72,7 +73,8 @@ function historyCopy(s: Snapshot): void {
   for (const row of s.d1Ledger) {
     const local = bySeq.get(Number(row.seq));
     if (!local) fail("I3 history", `D1 has entry ${row.seq} the ledger does not have`, row);
-    if (!sameEntry({ ...row, seq: Number(row.seq) }, local)) fail("I3 history", `D1 entry ${row.seq} differs`, { row, local });
+    if (!sameEntry({ ...row, seq: Number(row.seq) }, local))
+      fail("I3 history", `D1 entry ${row.seq} differs`, { row, local });
   }
   const inD1 = new Set(s.d1LedgerAfter.map((r) => Number(r.seq)));
   const queued = new Set(s.outbox);
@@ -107,7 +109,12 @@ function creditsMatchStripe(s: Snapshot, instanceId: string): void {
   const invoices = new Map((s.stripe?.invoices ?? []).map((i) => [i.id, i]));
   for (const c of credits) {
     const ref = c.reference ?? "";
-    if (seen.has(ref)) fail("I4 credit once", `invoice ${ref} credited twice`, credits.filter((x) => x.reference === ref));
+    if (seen.has(ref))
+      fail(
+        "I4 credit once",
+        `invoice ${ref} credited twice`,
+        credits.filter((x) => x.reference === ref),
+      );
     seen.add(ref);
     const invoice = invoices.get(ref);
     if (!invoice) fail("I4 credit once", `credit for an invoice that is not this customer's`, c);
@@ -150,7 +157,9 @@ function paidStaysPaid(s: Snapshot, world: World): void {
   }
   for (const r of s.recharges) {
     if (r.status === "paid" && r.paid_micros !== null) world.paidRecharges.set(r.id, r.paid_micros);
-    const takenBack = s.ledger.filter((e) => e.kind === "refund" && e.memo === r.id).reduce((n, e) => n - e.amount_micros, 0);
+    const takenBack = s.ledger
+      .filter((e) => e.kind === "refund" && e.memo === r.id)
+      .reduce((n, e) => n - e.amount_micros, 0);
     if (takenBack !== r.refunded_micros) fail("I6 paid stays paid", `refunded_micros ≠ refund entries`, r);
     if (takenBack > (r.paid_micros ?? 0)) fail("I6 paid stays paid", `took back more than was paid`, r);
   }
@@ -170,7 +179,9 @@ function effectOnce(s: Snapshot): void {
 /** I8/I9: answers are paid once per update, and an end user is answered only for a paid answer. */
 function answersPaid(s: Snapshot, world: World): void {
   const settles = new Map(
-    s.ledger.filter((e) => e.kind === "hold_settle" && e.idempotency_key?.startsWith("tg:")).map((e) => [e.idempotency_key, e]),
+    s.ledger
+      .filter((e) => e.kind === "hold_settle" && e.idempotency_key?.startsWith("tg:"))
+      .map((e) => [e.idempotency_key, e]),
   );
   for (const u of world.updates) {
     if (u.endUser === null) continue;
@@ -260,7 +271,12 @@ export function checkSettled(s: Snapshot, world: World): void {
   }
   for (const r of s.recharges) {
     const copy = s.d1Recharges.find((x) => x.id === r.id);
-    if (!copy || copy.status !== r.status || copy.paid_micros !== r.paid_micros || copy.refunded_micros !== r.refunded_micros) {
+    if (
+      !copy ||
+      copy.status !== r.status ||
+      copy.paid_micros !== r.paid_micros ||
+      copy.refunded_micros !== r.refunded_micros
+    ) {
       fail("L4 recharge history", `D1 copy of ${r.id} differs`, { local: r, copy: copy ?? null });
     }
   }

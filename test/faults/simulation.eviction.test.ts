@@ -50,7 +50,10 @@ function outcomes(world: World): void {
     world.count(`ledger ${kind}`, s.ledger.filter((e) => e.kind === kind).length);
   }
   world.count("answers unpaid (out of credits)", s.unanswered);
-  world.count("hourly alerts", [...world.alertsByHour.values()].reduce((a, b) => a + b, 0));
+  world.count(
+    "hourly alerts",
+    [...world.alertsByHour.values()].reduce((a, b) => a + b, 0),
+  );
   world.count("webhook deliveries", world.relay.posted);
   world.count("webhook deliveries refused (502)", world.relay.refused);
   world.count("events dropped", world.relay.dropped.length);

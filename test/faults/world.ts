@@ -185,7 +185,11 @@ export class StripeRelay {
   async post(event: StripeEventRecord): Promise<number> {
     const body = JSON.stringify(event.payload);
     const signature = await signPayload(body, env.STRIPE_WEBHOOK_SECRET);
-    const response = await call("/stripe/webhook", { method: "POST", headers: { "stripe-signature": signature }, body });
+    const response = await call("/stripe/webhook", {
+      method: "POST",
+      headers: { "stripe-signature": signature },
+      body,
+    });
     if (response.status !== 200 && response.status !== 502) {
       throw new Violation("webhook", `${event.type} ${event.id} answered ${response.status}`);
     }
@@ -564,9 +568,12 @@ export class World {
     const local = await runInDurableObject(stub(this.id), async (_i, state) => {
       const sql = state.storage.sql;
       const account = sql
-        .exec<{ balance_micros: number; held_micros: number; out_since: number | null; last_alert_hour: number | null }>(
-          "SELECT balance_micros, held_micros, out_since, last_alert_hour FROM account",
-        )
+        .exec<{
+          balance_micros: number;
+          held_micros: number;
+          out_since: number | null;
+          last_alert_hour: number | null;
+        }>("SELECT balance_micros, held_micros, out_since, last_alert_hour FROM account")
         .one();
       const read = {
         at: Date.now(),
@@ -601,9 +608,7 @@ export class World {
           .exec<{ n: number }>("SELECT COUNT(*) AS n FROM telegram_updates WHERE status = 'pending'")
           .one().n,
         unanswered: sql
-          .exec<{ n: number }>(
-            "SELECT COALESCE(SUM(count), 0) AS n FROM usage_hourly WHERE operation = 'unanswered'",
-          )
+          .exec<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM usage_hourly WHERE operation = 'unanswered'")
           .one().n,
       };
       return { ...read, alarm: await state.storage.getAlarm() };
