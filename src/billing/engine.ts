@@ -531,13 +531,19 @@ export class Billing {
         topUp,
         rechargeAt,
       );
-      // A new card retries the invoice that is still unpaid (declined or awaiting confirmation).
-      const unpaid = this.sql
-        .exec<RechargeRow>(
-          `SELECT * FROM recharges WHERE kind = 'auto' AND status IN ('open', 'failed') AND invoice_id IS NOT NULL
-             AND hosted_url IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
-        )
-        .toArray()[0];
+      // A new card retries the invoice that is still unpaid (declined or awaiting confirmation), unless
+      // another recharge is already on its way: at most one is in flight, or the owner is charged twice.
+      const pending = this.sql
+        .exec("SELECT 1 FROM recharges WHERE kind = 'auto' AND status = 'pending' LIMIT 1")
+        .toArray().length;
+      const unpaid = pending
+        ? undefined
+        : this.sql
+            .exec<RechargeRow>(
+              `SELECT * FROM recharges WHERE kind = 'auto' AND status IN ('open', 'failed') AND invoice_id IS NOT NULL
+                 AND hosted_url IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
+            )
+            .toArray()[0];
       if (unpaid) {
         this.#update(
           unpaid.id,

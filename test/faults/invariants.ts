@@ -62,7 +62,7 @@ function holdsCover(s: Snapshot): void {
   }
   for (const e of s.ledger.filter((x) => x.kind === "hold_settle")) {
     const hold = s.holds.find((h) => h.id === e.reference);
-    if (!hold || hold.status !== "settled") fail("I2 holds", "settle entry without a settled hold", e);
+    if (hold?.status !== "settled") fail("I2 holds", "settle entry without a settled hold", e);
     if (-e.amount_micros > hold.max_cost_micros) fail("I2 holds", "a settle charged more than its hold", e);
   }
 }
@@ -151,7 +151,7 @@ function oneInFlight(s: Snapshot): void {
 function paidStaysPaid(s: Snapshot, world: World): void {
   for (const [id, paid] of world.paidRecharges) {
     const r = s.recharges.find((x) => x.id === id);
-    if (!r || r.status !== "paid" || r.paid_micros !== paid) {
+    if (r?.status !== "paid" || r.paid_micros !== paid) {
       fail("I6 paid stays paid", `recharge ${id} was paid ${paid}, now`, r ?? null);
     }
   }

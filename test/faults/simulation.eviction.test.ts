@@ -78,6 +78,7 @@ describe("fault simulation", () => {
       const coverage = new Map<string, number>();
       let sequences = 0;
       let steps = 0;
+      let randomSteps = 0;
       let lastFailure: { trace: string[]; logs: string[]; error: unknown } | null = null;
       const started = Date.now();
       print(
@@ -107,6 +108,7 @@ describe("fault simulation", () => {
             throw error;
           } finally {
             steps += world.trace.length;
+            randomSteps += world.trace.filter((t) => !/^(setup|drain): /.test(t)).length;
             outcomes(world);
             for (const [k, n] of world.coverage) coverage.set(k, (coverage.get(k) ?? 0) + n);
             await world.retire();
@@ -126,7 +128,9 @@ describe("fault simulation", () => {
           console.error = originalError;
         });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      print(`fault simulation: ${sequences} sequences, ${steps} steps, ${seconds} s`);
+      print(
+        `fault simulation: ${sequences} sequences, ${randomSteps} random steps (${steps} checked with setup and drain), ${seconds} s`,
+      );
       print(
         `coverage: ${[...coverage]
           .sort(([a], [b]) => a.localeCompare(b))
