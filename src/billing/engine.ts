@@ -60,6 +60,8 @@ export interface RechargeRow extends Record<string, SqlStorageValue> {
 const MAX_STEP_ATTEMPTS = 8;
 /** A step interrupted by an eviction is resumed this long after it started (beyond Stripe's timeout). */
 const STEP_RESUME_MS = 30_000;
+/** A recharge changed by a webhook is copied to D1 by the alarm this soon after. */
+const HISTORY_COPY_DELAY_MS = 1_000;
 
 export interface BillingHost {
   instanceId(): string;
@@ -561,12 +563,16 @@ export class Billing {
     return "processed";
   }
 
+  /**
+   * A pay attempt needs the owner's confirmation. A recharge already paid, or failed since (a later attempt
+   * with another card was declined), is past this attempt: the event arrived late and changes nothing.
+   */
   #actionRequired(invoice: Stripe.Invoice): "processed" | "ignored" {
     const meta = invoice.metadata ?? {};
     if (meta.instance_id !== this.host.instanceId() || !meta.recharge_id) return "ignored";
-    return this.host.tx(() => {
+    const outcome = this.host.tx(() => {
       const r = this.recharge(meta.recharge_id ?? "");
-      if (!r || r.status === "paid" || r.invoice_id !== invoice.id) return "ignored";
+      if (!r || r.status === "paid" || r.status === "failed" || r.invoice_id !== invoice.id) return "ignored";
       this.#update(
         r.id,
         "status = 'open', failure_code = 'authentication_required', hosted_url = COALESCE(?, hosted_url)",
@@ -575,6 +581,9 @@ export class Billing {
       if (r.kind === "auto") this.sql.exec("UPDATE billing SET status = 'needs_confirmation'");
       return "processed";
     });
+    // The alarm copies the change to D1, where cron looks for recharges waiting on the owner.
+    if (outcome === "processed") this.host.wakeAt(Date.now() + HISTORY_COPY_DELAY_MS);
+    return outcome;
   }
 
   /**

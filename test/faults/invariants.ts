@@ -207,11 +207,15 @@ function alertsBounded(s: Snapshot, world: World): void {
   if (hourly !== counted) fail("I10 one alert per hour", `${hourly} hourly alerts sent, ${counted} from cron runs`);
 }
 
-/** I12: work that is due has an alarm: a pending recharge step, history not yet copied. */
+/**
+ * I12: work that is due has an alarm: a pending recharge step, ledger history or a recharge change not yet
+ * copied to D1 (cron finds recharges waiting on Stripe, and /invoices lists them, from that copy).
+ */
 function alarmArmed(s: Snapshot): string | null {
-  const pending = s.recharges.filter((r) => r.status === "pending");
-  if ((pending.length > 0 || s.outbox.length > 0) && s.alarm === null) {
-    return `no alarm with ${pending.length} pending recharges and ${s.outbox.length} entries to copy`;
+  const pending = s.recharges.filter((r) => r.status === "pending").length;
+  const unsynced = s.recharges.filter((r) => r.synced === 0).length;
+  if ((pending > 0 || s.outbox.length > 0 || unsynced > 0) && s.alarm === null) {
+    return `no alarm with ${pending} pending recharges, ${s.outbox.length} entries and ${unsynced} recharges to copy`;
   }
   return null;
 }

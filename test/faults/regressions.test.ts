@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   balance,
@@ -7,6 +7,7 @@ import {
   ledgerKinds,
   OWNER,
   ownerSays,
+  ownerToldMatching,
   postStripeEvent,
   type StripeEventRecord,
   stripeControl,
@@ -124,5 +125,50 @@ describe("regressions found by the fault simulation", () => {
     expect(rows.map((r) => r.status)).toEqual(["failed", "paid"]);
     expect((await summary(customer)).payments).toBe(1);
     expect(await balance(inst)).toBe((139 + 250) * USD);
+  });
+
+  it("a late invoice.payment_action_required does not reopen a recharge a later card declined (seed 90210)", async () => {
+    const { inst, relay } = await withCard({
+      license: "starter", // $50 ≤ $100: recharges at once …
+      topUp: 250,
+      rechargeAt: 100,
+      card: "pm_card_authenticationRequired", // … and the bank asks the owner to confirm
+    });
+    await ownerToldMatching(inst, /confirm/i);
+    // The owner saves another card instead; it is declined. The old "action required" event is still queued.
+    const reply = await ownerSays(inst, "/setupCredits:250:100");
+    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
+    await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_chargeDeclinedInsufficientFunds" });
+    await relay.deliverAll((e) => e.type === "checkout.session.completed" && e.payload.data.object.id === sessionId);
+    await ownerToldMatching(inst, /Auto-recharge failed/);
+    for (const status of await relay.deliverAll()) expect(status).toBe(200);
+    const state = await runInDurableObject(stub(inst.id), (_o, s) => ({
+      recharge: s.storage.sql.exec<{ status: string }>("SELECT status FROM recharges").one().status,
+      billing: s.storage.sql.exec<{ status: string }>("SELECT status FROM billing").one().status,
+    }));
+    expect(state).toEqual({ recharge: "failed", billing: "failing" });
+  });
+
+  it("I12: a recharge changed by a webhook is copied to D1 by an alarm armed for it (seed 77)", async () => {
+    const { inst, customer } = await withCard({
+      license: "starter",
+      topUp: 250,
+      rechargeAt: 100,
+      card: "pm_card_authenticationRequired",
+    });
+    await ownerToldMatching(inst, /confirm/i);
+    // Everything due has run: no alarm is left.
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(inst.id))); i++);
+    // Stripe's own "action required" event arrives: the recharge row changes, so an alarm must copy it.
+    const event = (await stripeEvents(customer)).find((e) => e.type === "invoice.payment_action_required");
+    expect(await post(event as StripeEventRecord)).toBe(200);
+    expect(await runDurableObjectAlarm(stub(inst.id))).toBe(true);
+    const local = await runInDurableObject(stub(inst.id), (_o, s) =>
+      s.storage.sql.exec<{ id: string; updated_at: number }>("SELECT id, updated_at FROM recharges").one(),
+    );
+    const copy = await env.DB.prepare("SELECT status, updated_at FROM recharges WHERE id = ?")
+      .bind(local.id)
+      .first<{ status: string; updated_at: number }>();
+    expect(copy).toEqual({ status: "open", updated_at: local.updated_at });
   });
 });

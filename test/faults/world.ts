@@ -78,6 +78,8 @@ export interface RechargeRow {
   attempts: number;
   next_attempt_at: number | null;
   updated_at: number;
+  /** 0 until the alarm copied the latest change to D1. */
+  synced: number;
 }
 
 export interface BillingRow {
@@ -596,7 +598,7 @@ export class World {
         recharges: sql
           .exec<RechargeRow & Record<string, SqlStorageValue>>(
             `SELECT id, kind, status, step, invoice_id, checkout_session_id, amount_micros, paid_micros, refunded_micros,
-                    failure_code, attempts, next_attempt_at, updated_at FROM recharges ORDER BY created_at`,
+                    failure_code, attempts, next_attempt_at, updated_at, synced FROM recharges ORDER BY created_at`,
           )
           .toArray(),
         billing: sql
