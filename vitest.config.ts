@@ -1,6 +1,6 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   plugins: [
@@ -30,6 +30,8 @@ export default defineConfig({
   // FUZZ_RUNS / FUZZ_SEED reach the fuzz tests inside workerd as import.meta.env (test/fuzz/budget.ts).
   envPrefix: ["VITE_", "FUZZ_", "FAULT_", "SCALE_"],
   test: {
+    // test/scale runs in Node against the production bundle (its own config, test/scale/vitest.config.ts).
+    exclude: [...configDefaults.exclude, "test/scale/**"],
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     testTimeout: 30_000,

@@ -13,7 +13,7 @@ import path from "node:path";
 import { type RunningStandins, startStandins } from "../standins";
 import { ADMIN_TOKEN, AppClient, STRIPE_WEBHOOK_SECRET } from "./lib/app";
 import { allChecks, type Environment, evaluateTargets, type Results, resultsMarkdown } from "./lib/report";
-import { applyMigrations, bundle, ROOT, type RunningWorker, startWorker } from "./lib/runtime";
+import { appBindings, applyMigrations, bundle, ROOT, type RunningWorker, startWorker } from "./lib/runtime";
 import {
   historyCost,
   hotInstance,
@@ -72,31 +72,6 @@ function version(pkg: string): string {
   }
 }
 
-function appBindings(standins: RunningStandins): Record<string, string> {
-  return {
-    ADMIN_TOKEN,
-    TOKEN_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-    STRIPE_SECRET_KEY: "sk_test_bench",
-    STRIPE_WEBHOOK_SECRET,
-    AI_API_KEY: "bench-ai-key",
-    PUBLIC_BASE_URL: "http://127.0.0.1",
-    TELEGRAM_API_BASE: standins.telegram.origin,
-    STRIPE_API_BASE: standins.stripe.origin,
-    AI_BASE_URL: `${standins.model.origin}/v1`,
-    AI_MODEL: "gpt-4o-mini",
-    MODEL_PRICES: JSON.stringify({ "gpt-4o-mini": { input: 0.15, output: 0.6 }, "gpt-4o": { input: 2.5, output: 10 } }),
-    CREDIT_MARKUP: "1",
-    LICENSE_BONUSES: JSON.stringify({ starter: 50, pro: 200 }),
-    MIN_TOP_UP_USD: "250",
-    MIN_RECHARGE_AT_USD: "100",
-    MAX_TOP_UP_USD: "10000",
-    MIN_MANUAL_TOP_UP_USD: "50",
-    MAX_RECHARGES_PER_DAY: "5",
-    BACKGROUND_FLOOR_USD: "5",
-    END_USER_DAILY_CAP_USD: "1",
-  };
-}
-
 async function startStack(
   name: string,
   stateDir: string,
@@ -112,7 +87,7 @@ async function startStack(
       port: 0,
       persistDir: path.join(stateDir, "app"),
       logFile: path.join(logDir, `${name}-app.log`),
-      bindings: appBindings(standins),
+      bindings: appBindings(standins, { adminToken: ADMIN_TOKEN, stripeWebhookSecret: STRIPE_WEBHOOK_SECRET }),
       d1Databases: { DB: "ai-credits-bench" },
       durableObjects: { CREDIT_ACCOUNT: "BenchCreditAccount" },
     });

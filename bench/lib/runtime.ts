@@ -3,6 +3,7 @@ import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import type { RunningStandins } from "../../standins";
 
 /**
  * Runs a Worker in workerd the way `wrangler dev` runs it, minus `wrangler dev`'s extra proxy process.
@@ -75,6 +76,41 @@ export function cpuTimeMs(pid: number | null): number | null {
   } catch {
     return null;
   }
+}
+
+/** The Stripe stand-in takes any test key; the app and whoever reads the stand-in's API use this one. */
+export const LOCAL_STRIPE_SECRET_KEY = "sk_test_local_standin";
+
+/**
+ * The app's secrets and vars for a local run against the stand-ins (the benchmark and the Node-side scale
+ * tests): the production defaults of wrangler.jsonc, with every outside service pointed at 127.0.0.1.
+ */
+export function appBindings(
+  standins: RunningStandins,
+  secrets: { adminToken: string; stripeWebhookSecret: string },
+): Record<string, string> {
+  return {
+    ADMIN_TOKEN: secrets.adminToken,
+    TOKEN_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    STRIPE_SECRET_KEY: LOCAL_STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET: secrets.stripeWebhookSecret,
+    AI_API_KEY: "local-ai-key",
+    PUBLIC_BASE_URL: "http://127.0.0.1",
+    TELEGRAM_API_BASE: standins.telegram.origin,
+    STRIPE_API_BASE: standins.stripe.origin,
+    AI_BASE_URL: `${standins.model.origin}/v1`,
+    AI_MODEL: "gpt-4o-mini",
+    MODEL_PRICES: JSON.stringify({ "gpt-4o-mini": { input: 0.15, output: 0.6 }, "gpt-4o": { input: 2.5, output: 10 } }),
+    CREDIT_MARKUP: "1",
+    LICENSE_BONUSES: JSON.stringify({ starter: 50, pro: 200 }),
+    MIN_TOP_UP_USD: "250",
+    MIN_RECHARGE_AT_USD: "100",
+    MAX_TOP_UP_USD: "10000",
+    MIN_MANUAL_TOP_UP_USD: "50",
+    MAX_RECHARGES_PER_DAY: "5",
+    BACKGROUND_FLOOR_USD: "5",
+    END_USER_DAILY_CAP_USD: "1",
+  };
 }
 
 export interface RunningWorker {

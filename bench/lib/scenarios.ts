@@ -3,7 +3,7 @@ import type { RunningStandins } from "../../standins";
 import { ADMIN_TOKEN, type AppClient, OWNER_TELEGRAM_ID, type Provisioned, sleep, USD, waitFor } from "./app";
 import { type CheckOutcome, checkDebits, checkHistory } from "./checks";
 import { type BenchInstance, combine, DebitBook, fixedRequest, type LoadResult, measure } from "./load";
-import type { RunningWorker } from "./runtime";
+import { LOCAL_STRIPE_SECRET_KEY, type RunningWorker } from "./runtime";
 
 /** Scenarios 1–6 of the benchmark (docs/benchmarks.md). Each returns its numbers and its correctness checks. */
 
@@ -468,7 +468,7 @@ async function saveCard(
     (await sent()).some((m) => /saved/i.test(m.text)) ? true : undefined,
   );
   const checkout = await getJson<{ customer: string }>(`${stripe}/v1/checkout/sessions/${session}`, {
-    headers: { authorization: "Bearer sk_test_bench" },
+    headers: { authorization: `Bearer ${LOCAL_STRIPE_SECRET_KEY}` },
   });
   return checkout.customer;
 }

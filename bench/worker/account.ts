@@ -1,4 +1,6 @@
 import { CreditAccount } from "../../src/account/credit-account";
+import { Ledger } from "../../src/account/ledger";
+import { loadConfig } from "../../src/env";
 
 /**
  * The production `CreditAccount`, unchanged, plus what only the benchmark needs:
@@ -194,7 +196,8 @@ export class BenchCreditAccount extends CreditAccount {
       sql.exec(SEED_HOURLY, before, last.seq);
       sql.exec(SEED_END_USERS, before, last.seq);
       sql.exec(SEED_IDEMPOTENCY, before, last.seq, Date.now() - IDEMPOTENCY_RETENTION_MS);
-      sql.exec("UPDATE account SET balance_micros = ?", last.b);
+      // Through a Ledger on this storage, so the object's in-memory copy of the account row follows.
+      new Ledger(sql, loadConfig(this.env)).updateAccount("balance_micros = ?", last.b);
       return { lastSeq: last.seq, balanceMicros: last.b };
     });
   }

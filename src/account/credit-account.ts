@@ -334,7 +334,7 @@ export class CreditAccount extends DurableObject<Env> {
       const current = this.#ledger.account();
       if (!current || !this.#ledger.view().outOfCredits) return null;
       if (current.last_alert_hour !== null && current.last_alert_hour >= hour) return null;
-      this.#sql.exec("UPDATE account SET last_alert_hour = ?", hour);
+      this.#ledger.updateAccount("last_alert_hour = ?", hour);
       return { previous: current.last_alert_hour };
     });
     if (!claim) {
@@ -359,7 +359,7 @@ export class CreditAccount extends DurableObject<Env> {
       }),
     );
     if (!sent) {
-      this.#sql.exec("UPDATE account SET last_alert_hour = ? WHERE last_alert_hour = ?", claim.previous, hour);
+      this.#ledger.updateAccount("last_alert_hour = ? WHERE last_alert_hour = ?", claim.previous, hour);
       return { ok: false, reason: "upstream_unavailable" };
     }
     return { ok: true, alerted: true, reconciled };
@@ -434,7 +434,14 @@ export class CreditAccount extends DurableObject<Env> {
   // ---------------------------------------------------------------- internals
 
   #tx<T>(fn: () => T): T {
-    return this.ctx.storage.transactionSync(fn);
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (error) {
+      // Rolled back: rows cached inside the transaction may hold values that were never committed.
+      this.#ledger.forgetCachedRows();
+      this.#billing.forgetCachedRow();
+      throw error;
+    }
   }
 
   #authorize(caller: Caller): Authorized {
@@ -533,8 +540,11 @@ export class CreditAccount extends DurableObject<Env> {
     const autoRecharge = Billing.settingsOf(billing);
     const warned = account.low_warning;
     // The runway query runs only when its answer can change something.
+    // A balance of at least a day's spend (by an upper bound kept in memory) has a day of runway: no query.
     const runway =
-      autoRecharge?.enabled || (warned !== null && balanceMicros <= (account.low_warning_micros ?? 0))
+      autoRecharge?.enabled ||
+      (warned !== null && balanceMicros <= (account.low_warning_micros ?? 0)) ||
+      balanceMicros >= this.#ledger.daySpendAtMost(now)
         ? null
         : runwayHours(balanceMicros, this.#ledger.spendOverHours(now, 24), 24);
     const kind = earlyWarning({ outOfCredits, balanceMicros, autoRecharge, runwayHours: runway });
@@ -547,11 +557,11 @@ export class CreditAccount extends DurableObject<Env> {
         (warned === "recharge_failing" ||
           autoRecharge?.enabled === true ||
           balanceMicros > (account.low_warning_micros ?? 0));
-      if (over) this.#sql.exec("UPDATE account SET low_warning = NULL, low_warning_micros = NULL");
+      if (over) this.#ledger.updateAccount("low_warning = NULL, low_warning_micros = NULL");
       return null;
     }
     if (kind === null) return null;
-    this.#sql.exec("UPDATE account SET low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
+    this.#ledger.updateAccount("low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
     return { kind, balanceMicros, runway, autoRecharge: this.#autoRecharge() };
   }
 
@@ -565,10 +575,7 @@ export class CreditAccount extends DurableObject<Env> {
       }),
     );
     if (!sent)
-      this.#sql.exec(
-        "UPDATE account SET low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?",
-        claim.kind,
-      );
+      this.#ledger.updateAccount("low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?", claim.kind);
   }
 
   /**
@@ -582,7 +589,7 @@ export class CreditAccount extends DurableObject<Env> {
       if (!account || account.low_warning !== null || !ar?.enabled) return;
       const { balanceMicros } = this.#ledger.view();
       if (balanceMicros <= ar.rechargeAtMicros) {
-        this.#sql.exec("UPDATE account SET low_warning = 'recharge_failing', low_warning_micros = ?", balanceMicros);
+        this.#ledger.updateAccount("low_warning = 'recharge_failing', low_warning_micros = ?", balanceMicros);
       }
     });
   }
@@ -595,7 +602,7 @@ export class CreditAccount extends DurableObject<Env> {
       texts.outOfCreditsNow(account.balance_micros, outReason(this.#autoRecharge())),
     );
     // Not told after all: let the next trigger (or the hourly alert) try again.
-    if (!sent) this.#sql.exec("UPDATE account SET out_notified_at = NULL");
+    if (!sent) this.#ledger.updateAccount("out_notified_at = NULL");
   }
 
   async #notifyOwner(text: string, options: NotifyOptions = {}): Promise<boolean> {

@@ -81,14 +81,58 @@ export interface NewEntry {
 const ACCOUNT_COLUMNS =
   "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
 
+/** How long `daySpendAtMost` trusts its last exact read of the 24-hour spend. */
+const DAY_SPEND_REREAD_MS = 60_000;
+
+/**
+ * What a Ledger keeps in memory about its storage, shared by every Ledger on the same storage (the
+ * object's own, and one a test builds on the object's storage).
+ *
+ * - `account`: the account row as last read, or undefined when it must be read again. The object is the
+ *   only writer of its storage and every write to the row goes through `updateAccount` or `append`, so the
+ *   copy is exact; it saves the hot path a 16-column read on every debit. A transaction that throws rolls
+ *   back what it wrote, so the object forgets the copy then (`forgetCachedRows`).
+ * - `daySpend`: see `daySpendAtMost`; a rolled-back rollup leaves it too high, which is still a bound.
+ */
+interface Memory {
+  account: AccountRow | null | undefined;
+  daySpend: { micros: number; at: number } | null;
+}
+
+const memories = new WeakMap<SqlStorage, Memory>();
+
 export class Ledger {
+  readonly #memory: Memory;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly config: Config,
-  ) {}
+  ) {
+    let memory = memories.get(sql);
+    if (!memory) {
+      memory = { account: undefined, daySpend: null };
+      memories.set(sql, memory);
+    }
+    this.#memory = memory;
+  }
 
   account(): AccountRow | null {
-    return this.sql.exec<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account`).toArray()[0] ?? null;
+    const memory = this.#memory;
+    if (memory.account === undefined) {
+      memory.account = this.sql.exec<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account`).toArray()[0] ?? null;
+    }
+    return memory.account;
+  }
+
+  /** Every change to the account row goes through here (`set` is what follows `UPDATE account SET`). */
+  updateAccount(set: string, ...bindings: SqlStorageValue[]): void {
+    this.#memory.account = undefined;
+    this.sql.exec(`UPDATE account SET ${set}`, ...bindings);
+  }
+
+  /** A transaction rolled back: a row read inside it may hold values that were never committed. */
+  forgetCachedRows(): void {
+    this.#memory.account = undefined;
   }
 
   view(): BalanceView {
@@ -110,6 +154,7 @@ export class Ledger {
 
   provision(input: ProvisionInput, now: number): Outcome<{ balanceMicros: number }> {
     if (this.account()) return { ok: false, reason: "already_provisioned" };
+    this.#memory.account = undefined;
     this.sql.exec(
       `INSERT INTO account (id, instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash,
          bot_token_sealed, bot_username, bot_id, system_prompt, created_at, balance_micros, held_micros)
@@ -227,7 +272,7 @@ export class Ledger {
       now,
       expiresAt,
     );
-    this.sql.exec("UPDATE account SET held_micros = held_micros + ?", input.maxCostMicros);
+    this.updateAccount("held_micros = held_micros + ?", input.maxCostMicros);
     const held: HoldResult = { holdId, expiresAt, replayed: false };
     this.remember(key, input.fingerprint, held, now);
     return { ok: true, ...held };
@@ -247,7 +292,7 @@ export class Ledger {
     if (hold.status === "expired") return { ok: false, reason: "hold_expired" };
     if (hold.status === "released") return { ok: false, reason: "hold_not_open", message: "This hold was released." };
     const { charged, released } = settleAmounts(hold.max_cost_micros, input.costMicros);
-    this.sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
+    this.updateAccount("held_micros = held_micros - ?", hold.max_cost_micros);
     let balance = this.account()?.balance_micros ?? 0;
     if (charged > 0) {
       const operation = hold.operation as Operation;
@@ -286,7 +331,7 @@ export class Ledger {
     let releasedMicros = 0;
     if (hold.status === "open") {
       this.sql.exec("UPDATE holds SET status = 'released' WHERE id = ?", holdId);
-      this.sql.exec("UPDATE account SET held_micros = held_micros - ?", hold.max_cost_micros);
+      this.updateAccount("held_micros = held_micros - ?", hold.max_cost_micros);
       releasedMicros = hold.max_cost_micros;
     }
     const view = this.view();
@@ -337,7 +382,7 @@ export class Ledger {
       .toArray();
     if (freed.length === 0) return 0;
     const total = freed.reduce((sum, row) => sum + row.max_cost_micros, 0);
-    this.sql.exec("UPDATE account SET held_micros = held_micros - ?", total);
+    this.updateAccount("held_micros = held_micros - ?", total);
     return total;
   }
 
@@ -353,6 +398,9 @@ export class Ledger {
         entry.amountMicros,
       )
       .one().balance_micros;
+    // The one write that keeps the cached row instead of dropping it: the hot path's own.
+    const cached = this.#memory.account;
+    if (cached) this.#memory.account = { ...cached, balance_micros: balanceAfter };
     const seq = this.sql
       .exec<{ seq: number }>(
         `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
@@ -389,18 +437,18 @@ export class Ledger {
     }
     const out = isOutOfCredits(state.availableMicros, this.config.answerWorstCaseMicros);
     if (out && state.outSince === null) {
-      this.sql.exec("UPDATE account SET out_since = ?, out_notified_at = NULL", now);
+      this.updateAccount("out_since = ?, out_notified_at = NULL", now);
       return "ran_out";
     }
     if (!out && state.outSince !== null) {
-      this.sql.exec("UPDATE account SET out_since = NULL, out_notified_at = NULL");
+      this.updateAccount("out_since = NULL, out_notified_at = NULL");
       return "restored";
     }
     return null;
   }
 
   markOwnerNotified(now: number): void {
-    this.sql.exec("UPDATE account SET out_notified_at = ?", now);
+    this.updateAccount("out_notified_at = ?", now);
   }
 
   /** A message an end user sent while the bot could not pay for an answer. */
@@ -428,6 +476,7 @@ export class Ledger {
    * totals and the last-activity histograms follow by trigger (see schema.ts).
    */
   private rollup(now: number, operation: Operation, costMicros: number, endUserId: string | null): void {
+    if (this.#memory.daySpend) this.#memory.daySpend.micros += costMicros;
     this.sql.exec(
       `INSERT INTO usage_hourly (hour, operation, cost_micros, count) VALUES (?, ?, ?, 1)
        ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + 1`,
@@ -453,6 +502,21 @@ export class Ledger {
   }
 
   /** Spend (answers and background work, not unanswered counts) over the last `hours` clock hours. */
+  /**
+   * Never less than the last 24 hours' spend: the exact sum read at most a minute ago plus everything
+   * spent since (as the window slides it only drops old spend). A balance at or above it has a day of
+   * runway, so the debit skips the exact query; below it, the caller asks `spendOverHours`.
+   */
+  daySpendAtMost(now: number): number {
+    const read = this.#memory.daySpend;
+    if (!read || now - read.at > DAY_SPEND_REREAD_MS || now < read.at) {
+      const micros = this.spendOverHours(now, 24);
+      this.#memory.daySpend = { micros, at: now };
+      return micros;
+    }
+    return read.micros;
+  }
+
   spendOverHours(now: number, hours: number): number {
     return this.sql
       .exec<{ s: number }>(

@@ -80,6 +80,13 @@ export interface BillingHost {
 export class RetryLater extends Error {}
 
 export class Billing {
+  /**
+   * The billing row as last read (undefined: read it again). Every write goes through `#updateBilling`,
+   * and the object forgets the copy when a transaction rolls back (`forgetCachedRow`); every debit reads
+   * the settings for the recharge trigger, so this saves the hot path a read.
+   */
+  #row: BillingRow | undefined;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly ledger: Ledger,
@@ -90,12 +97,24 @@ export class Billing {
   // ---------------------------------------------------------------- reading
 
   row(): BillingRow {
-    return this.sql
+    this.#row ??= this.sql
       .exec<BillingRow>(
         `SELECT customer_id, payment_method_id, card_brand, card_last4, top_up_micros, recharge_at_micros, auto_enabled,
                 status, pending_session_id, daily_limit_notified_day FROM billing`,
       )
       .one();
+    return this.#row;
+  }
+
+  /** A transaction rolled back: the cached row may hold values that were never committed. */
+  forgetCachedRow(): void {
+    this.#row = undefined;
+  }
+
+  /** Every change to the billing row goes through here (`set` is what follows `UPDATE billing SET`). */
+  #updateBilling(set: string, ...bindings: SqlStorageValue[]): void {
+    this.#row = undefined;
+    this.sql.exec(`UPDATE billing SET ${set}`, ...bindings);
   }
 
   recharge(id: string): RechargeRow | null {
@@ -172,12 +191,12 @@ export class Billing {
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM recharges WHERE kind = 'auto' AND created_at >= ?", dayStart)
       .one().n;
     if (today >= this.config.maxRechargesPerDay) {
-      if (b.status !== "daily_limit") this.sql.exec("UPDATE billing SET status = 'daily_limit'");
+      if (b.status !== "daily_limit") this.#updateBilling("status = 'daily_limit'");
       if (b.daily_limit_notified_day === dayOf(now)) return null;
-      this.sql.exec("UPDATE billing SET daily_limit_notified_day = ?", dayOf(now));
+      this.#updateBilling("daily_limit_notified_day = ?", dayOf(now));
       return "daily_limit";
     }
-    if (b.status === "daily_limit") this.sql.exec("UPDATE billing SET status = 'active'");
+    if (b.status === "daily_limit") this.#updateBilling("status = 'active'");
     const id = `rch_${crypto.randomUUID().replaceAll("-", "")}`;
     this.sql.exec(
       `INSERT INTO recharges (id, kind, amount_micros, status, step, pay_key, next_attempt_at, created_at, updated_at)
@@ -318,7 +337,7 @@ export class Billing {
     if (r.step === "pay" && failure.kind === "declined") {
       this.host.tx(() => {
         this.#update(r.id, "status = 'failed', failure_code = ?", failure.code);
-        this.sql.exec("UPDATE billing SET status = 'failing'");
+        this.#updateBilling("status = 'failing'");
       });
       log("warn", "recharge_declined", { instanceId, rechargeId: r.id, code: failure.code });
       const b = this.row();
@@ -334,7 +353,7 @@ export class Billing {
     if (r.step === "pay" && failure.kind === "authentication_required") {
       this.host.tx(() => {
         this.#update(r.id, "status = 'open', failure_code = 'authentication_required'");
-        this.sql.exec("UPDATE billing SET status = 'needs_confirmation'");
+        this.#updateBilling("status = 'needs_confirmation'");
       });
       log("info", "recharge_needs_confirmation", { instanceId, rechargeId: r.id });
       if (r.hosted_url && (await this.host.notifyOwner(texts.rechargeNeedsConfirmation(r.hosted_url)))) {
@@ -443,8 +462,7 @@ export class Billing {
           memo: r.id,
         }).balanceAfter;
       }
-      if (r.kind === "auto")
-        this.sql.exec("UPDATE billing SET status = 'active' WHERE status IN ('failing', 'needs_confirmation')");
+      if (r.kind === "auto") this.#updateBilling("status = 'active' WHERE status IN ('failing', 'needs_confirmation')");
       return { r, paidMicros, balance, hostedUrl: invoice.hosted_invoice_url ?? r.hosted_url };
     });
     if (!result) return false;
@@ -524,8 +542,8 @@ export class Billing {
     const rechargeAt = Number(session.metadata?.recharge_at_micros);
     const now = Date.now();
     const retried = this.host.tx(() => {
-      this.sql.exec(
-        `UPDATE billing SET payment_method_id = ?, card_brand = ?, card_last4 = ?, top_up_micros = ?, recharge_at_micros = ?,
+      this.#updateBilling(
+        `payment_method_id = ?, card_brand = ?, card_last4 = ?, top_up_micros = ?, recharge_at_micros = ?,
            auto_enabled = 1, status = 'active', pending_session_id = NULL`,
         pm.id,
         pm.card?.brand ?? null,
@@ -578,7 +596,7 @@ export class Billing {
         "status = 'open', failure_code = 'authentication_required', hosted_url = COALESCE(?, hosted_url)",
         invoice.hosted_invoice_url ?? null,
       );
-      if (r.kind === "auto") this.sql.exec("UPDATE billing SET status = 'needs_confirmation'");
+      if (r.kind === "auto") this.#updateBilling("status = 'needs_confirmation'");
       return "processed";
     });
     // The alarm copies the change to D1, where cron looks for recharges waiting on the owner.
@@ -675,7 +693,7 @@ export class Billing {
         { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
         { idempotencyKey: `${instanceId}:customer` },
       );
-    this.host.tx(() => this.sql.exec("UPDATE billing SET customer_id = COALESCE(customer_id, ?)", customer.id));
+    this.host.tx(() => this.#updateBilling("customer_id = COALESCE(customer_id, ?)", customer.id));
     return this.row().customer_id ?? customer.id;
   }
 
@@ -697,8 +715,8 @@ export class Billing {
       },
     });
     this.host.tx(() =>
-      this.sql.exec(
-        "UPDATE billing SET pending_session_id = ?, pending_top_up_micros = ?, pending_recharge_at_micros = ?",
+      this.#updateBilling(
+        "pending_session_id = ?, pending_top_up_micros = ?, pending_recharge_at_micros = ?",
         session.id,
         topUpMicros,
         rechargeAtMicros,
@@ -712,7 +730,7 @@ export class Billing {
     const changed = this.host.tx(() => {
       const b = this.row();
       if (!b.payment_method_id || b.auto_enabled !== 1) return false;
-      this.sql.exec("UPDATE billing SET top_up_micros = ?, recharge_at_micros = ?", topUpMicros, rechargeAtMicros);
+      this.#updateBilling("top_up_micros = ?, recharge_at_micros = ?", topUpMicros, rechargeAtMicros);
       return true;
     });
     if (changed) this.evaluate(Date.now());

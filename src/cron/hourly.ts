@@ -9,10 +9,11 @@ const VISIT_ATTEMPTS = 3;
 /** A recharge untouched this long is checked with Stripe. */
 const STALE_RECHARGE_MS = 5 * 60_000;
 
-async function pages(db: D1Database, sql: string, extra: unknown[]): Promise<string[]> {
+async function pages(db: D1Database, sql: string, extra: unknown[], report: HourlyReport): Promise<string[]> {
   const ids: string[] = [];
   let after = "";
   for (;;) {
+    report.subrequests += 1;
     const { results } = await db
       .prepare(sql)
       .bind(after, ...extra, PAGE_SIZE)
@@ -38,6 +39,12 @@ export interface HourlyReport {
   visited: number;
   alerted: number;
   failed: number;
+  /**
+   * D1 queries and Durable Object calls this invocation made: what Workers counts against its
+   * subrequest limit (10,000 by default on Workers Paid). The objects' own Telegram and Stripe calls
+   * are theirs, not the cron's.
+   */
+  subrequests: number;
 }
 
 /**
@@ -46,21 +53,24 @@ export interface HourlyReport {
  * whether to alert (at most once per hour) and reconciles. One failing owner never stops the rest.
  */
 export async function runHourly(env: Env, scheduledTime: number): Promise<HourlyReport> {
+  const report: HourlyReport = { visited: 0, alerted: 0, failed: 0, subrequests: 0 };
   const out = await pages(
     env.DB,
     "SELECT id FROM instances WHERE out_of_credits = 1 AND id > ? ORDER BY id LIMIT ?",
     [],
+    report,
   );
   const waiting = await pages(
     env.DB,
     `SELECT DISTINCT instance_id AS id FROM recharges
      WHERE instance_id > ? AND status IN ('pending', 'open') AND updated_at < ? ORDER BY instance_id LIMIT ?`,
     [scheduledTime - STALE_RECHARGE_MS],
+    report,
   );
   const ids = [...new Set([...out, ...waiting])];
-  const report: HourlyReport = { visited: 0, alerted: 0, failed: 0 };
   await pool(ids, CONCURRENCY, async (id) => {
     for (let attempt = 1; ; attempt++) {
+      report.subrequests += 1;
       try {
         // A fresh stub per attempt: a stub whose object was reset stays broken.
         const result = await account(env, id).hourly(scheduledTime);
