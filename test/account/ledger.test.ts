@@ -1,5 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { Ledger } from "../../src/account/ledger";
+import { loadConfig } from "../../src/env";
 import { freshId, stub, USD } from "../helpers";
 
 const internal = { kind: "internal" } as const;
@@ -225,5 +227,30 @@ describe("rollups", () => {
     ]);
     expect(rows.users).toBe(2);
     expect(env.DB).toBeTruthy();
+  });
+
+  it("the in-memory account row follows every write and forgets a rolled-back transaction", async () => {
+    const { s } = await newAccount(10);
+    await s.charge(internal, charge("warm", 1)); // the object now holds the row in memory
+    await runInDurableObject(s, (_instance, state) => {
+      const ledger = new Ledger(state.storage.sql, loadConfig(env));
+      // A rolled-back transaction: the row read inside it held a balance that never happened.
+      expect(() =>
+        state.storage.transactionSync(() => {
+          ledger.append(Date.now(), { kind: "adjustment", amountMicros: -4 * USD, idempotencyKey: "gone" });
+          expect(ledger.account()?.balance_micros).toBe(6 * USD - 1);
+          throw new Error("roll back");
+        }),
+      ).toThrow("roll back");
+      ledger.forgetCachedRows(); // what the object's transaction wrapper does when one throws
+      expect(ledger.account()?.balance_micros).toBe(10 * USD - 1);
+      // A write through another Ledger on the same storage is seen by the object's own.
+      ledger.updateAccount("held_micros = held_micros + ?", 2 * USD);
+    });
+    const view = await s.balance(internal);
+    expect(view).toMatchObject({ ok: true, balanceMicros: 10 * USD - 1, availableMicros: 8 * USD - 1 });
+    // The debit path reads the same copy: 8 USD available, so 9 USD is refused and nothing changes.
+    expect(await s.charge(internal, charge("too-much", 9 * USD))).toMatchObject({ ok: false });
+    expect(await s.charge(internal, charge("fits", 7 * USD))).toMatchObject({ ok: true, balanceMicros: 3 * USD - 1 });
   });
 });
