@@ -15,6 +15,8 @@ import {
   ownerToldMatching,
   stripeControl,
   summary,
+  waitForBalance,
+  waitForPaidInvoices,
   withCard,
 } from "../billing/fixtures";
 import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
@@ -98,6 +100,29 @@ describe("hourly alerts", () => {
     const [c] = await hourly(confirm.inst);
     const invoice = (await summary(confirm.customer)).invoices[0];
     expect(c?.text).toContain(`/invoice/${invoice?.id}`);
+  });
+
+  it("names the daily recharge limit and the fix (a one-off top-up, a bigger top-up)", async () => {
+    const { inst, customer } = await withCard({ license: "pro", topUp: 250, rechargeAt: 100 }); // $200
+    let expected = 200 * USD;
+    for (let i = 0; i < 5; i++) {
+      await debit(inst, `day-${i}`, expected - 90 * USD); // down to $90: one recharge each
+      expected = 90 * USD + 250 * USD;
+      await waitForPaidInvoices(customer, i + 1);
+      await waitForBalance(inst, expected);
+    }
+    await debit(inst, "sixth", expected - 90 * USD); // a sixth crossing today: the limit, no recharge
+    await ownerToldMatching(inst, /limit/i);
+    await emptyAccount(inst);
+    const at = Math.floor(Date.now() / HOUR) * HOUR + 4 * HOUR;
+    await cron(at);
+    const [alert, ...more] = await hourly(inst);
+    expect(more).toHaveLength(0);
+    expect(alert?.text).toContain("$0.00");
+    expect(alert?.text).toMatch(/daily limit/i);
+    expect(alert?.text).toContain("/topUp:");
+    expect(alert?.text).toContain("/changeCreditsTopUp:500:100");
+    expect((await summary(customer)).payments).toBe(5);
   });
 
   it.each([
