@@ -6,9 +6,8 @@ import { loadConfig } from "../../src/env";
  * The production `CreditAccount`, unchanged, plus what only the benchmark needs:
  * - a switch for the D1 history flush (off: the alarm does nothing, so history is never copied);
  * - a count of the D1 statements and round trips the object issues (D1 writes per debit);
- * - a fast seeding path that bulk-inserts ledger entries, hourly rollups, end users and idempotency
- *   records in the same tables and shape the ledger writes one by one (stats at scale; the daily rollups
- *   and last-activity histograms follow by the schema's triggers, as for the ledger's own writes);
+ * - a fast seeding path that bulk-inserts ledger entries in the shape the ledger writes them, then lets the
+ *   product's own batch catch-up derive the rollups and end users (stats at scale);
  * - an audit of the ledger's invariants and a page reader to compare the ledger with D1.
  * Bench state lives in its own table, so the product's tables hold only what the product writes.
  */
@@ -21,44 +20,19 @@ const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
 );
 INSERT OR IGNORE INTO bench_state (id) VALUES (1);`;
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-/** The object keeps idempotency records this long (see IDEMPOTENCY_RETENTION_MS). */
-const IDEMPOTENCY_RETENTION_MS = 30 * DAY_MS;
-
 /**
  * Entries `?1..?2`: 90% answers (`response`, with an end user), 5% each background operation;
  * costs 1,000–9,999 micros; `created_at` evenly spread from `?5` by `?6` ms; balances running down from `?4`.
  */
-const SEED_LEDGER = `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
+const SEED_LEDGER = `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at, fingerprint)
   WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2),
   e AS (SELECT i,
                CASE i % 20 WHEN 0 THEN 'knowhow_update' WHEN 1 THEN 'role_update' ELSE 'response' END AS operation,
                1000 + (i * 7919) % 9000 AS cost
         FROM n)
   SELECT 'usage', operation, -cost, ?4 - SUM(cost) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING), 'seed-' || i,
-         CASE WHEN operation = 'response' THEN 'user-' || (i % ?3) END, NULL, NULL, ?5 + i * ?6
+         CASE WHEN operation = 'response' THEN 'user-' || (i % ?3) END, NULL, NULL, ?5 + i * ?6, 'seed'
   FROM e ORDER BY i`;
-
-/** The same rollups `Ledger.rollup` keeps per debit, summed per hour and operation. */
-const SEED_HOURLY = `INSERT INTO usage_hourly (hour, operation, cost_micros, count)
-  SELECT created_at / ${HOUR_MS}, operation, -SUM(amount_micros), COUNT(*) FROM ledger
-  WHERE seq > ?1 AND seq <= ?2 AND kind = 'usage'
-  GROUP BY created_at / ${HOUR_MS}, operation
-  ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + excluded.count`;
-
-const SEED_END_USERS = `INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros)
-  SELECT end_user_id, MAX(created_at), MAX(created_at) / ${DAY_MS}, 0 FROM ledger
-  WHERE seq > ?1 AND seq <= ?2 AND end_user_id IS NOT NULL
-  GROUP BY end_user_id
-  ON CONFLICT (end_user_id) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`;
-
-/** Idempotency records exist for the debits of the retention window, as `Ledger.remember` leaves them. */
-const SEED_IDEMPOTENCY = `INSERT INTO idempotency (key, fingerprint, result, created_at)
-  SELECT 'usage:' || idempotency_key, 'seed',
-         json_object('chargedMicros', -amount_micros, 'balanceMicros', balance_after_micros, 'seq', seq, 'replayed', json('false')),
-         created_at
-  FROM ledger WHERE seq > ?1 AND seq <= ?2 AND created_at >= ?3`;
 
 export interface SeedInput {
   /** First and last entry number of this chunk (1-based over the whole seeding). */
@@ -184,20 +158,20 @@ export class BenchCreditAccount extends CreditAccount {
   /** Bulk-seeds one chunk of usage entries in one transaction (the instance must be provisioned and funded). */
   benchSeed(input: SeedInput): { lastSeq: number; balanceMicros: number } {
     const sql = this.#benchSql;
+    const ledger = new Ledger(sql, loadConfig(this.env));
     return this.ctx.storage.transactionSync(() => {
       const balance = sql.exec<{ b: number }>("SELECT balance_micros AS b FROM account").one().b;
-      const before = sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM ledger").one().s;
+      // Entries as the ledger writes them (the schema's trigger moves the balance with each one) ...
       sql.exec(SEED_LEDGER, input.from, input.to, input.users, balance, input.startMs, input.stepMs);
       const last = sql
         .exec<{ seq: number; b: number }>(
           "SELECT seq, balance_after_micros AS b FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)",
         )
         .one();
-      sql.exec(SEED_HOURLY, before, last.seq);
-      sql.exec(SEED_END_USERS, before, last.seq);
-      sql.exec(SEED_IDEMPOTENCY, before, last.seq, Date.now() - IDEMPOTENCY_RETENTION_MS);
-      // Through a Ledger on this storage, so the object's in-memory copy of the account row follows.
-      new Ledger(sql, loadConfig(this.env)).updateAccount("balance_micros = ?", last.b);
+      // ... and the product's own batch catch-up derives the rollups and end users from them. The seed wrote
+      // behind the object's in-memory copy of the account row, so that copy goes.
+      ledger.catchUpRollups();
+      ledger.forgetCachedRows();
       return { lastSeq: last.seq, balanceMicros: last.b };
     });
   }
@@ -236,7 +210,9 @@ export class BenchCreditAccount extends CreditAccount {
         "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'usage' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
       ),
       rechargeEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'recharge'"),
-      pendingOutbox: one("SELECT COUNT(*) AS n FROM outbox"),
+      pendingOutbox: one(
+        "SELECT COUNT(*) AS n FROM ledger WHERE seq > (SELECT seq FROM cursors WHERE name = 'history')",
+      ),
     };
   }
 

@@ -15,7 +15,7 @@ import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { type AccountRow, Ledger } from "./ledger";
-import { flushOutbox, logFlushFailure, writeProjection } from "./outbox";
+import { flushOutbox, hasPendingHistory, logFlushFailure, writeProjection } from "./outbox";
 import { backoffMs, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
@@ -392,6 +392,8 @@ export class CreditAccount extends DurableObject<Env> {
     if (!account) return;
     this.#tx(() => {
       this.#ledger.expireHolds(now);
+      // The debits since the last alarm are summed into the stats rollups in one batch.
+      this.#ledger.catchUpRollups();
       this.#sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_RETENTION_MS);
       this.#sql.exec(
         "DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?",
@@ -749,7 +751,7 @@ export class CreditAccount extends DurableObject<Env> {
       markSent: (parts) => {
         this.#sql.exec("UPDATE telegram_updates SET sent_parts = ? WHERE update_id = ?", parts, updateId);
       },
-      spentToday: (endUserId) => this.#ledger.endUserSpentToday(endUserId, Date.now()),
+      spentToday: (endUserId) => this.#tx(() => this.#ledger.endUserSpentToday(endUserId, Date.now())),
       recordUnanswered: () => {
         const now = Date.now();
         return this.#tx(() => {
@@ -768,7 +770,7 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   #hasOutbox(): boolean {
-    return this.#sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
+    return hasPendingHistory(this.#sql);
   }
 
   /** Sets the alarm if `at` is earlier than the one pending; never awaited on the request path. */

@@ -76,10 +76,46 @@ export interface NewEntry {
   endUserId?: string | null;
   reference?: string | null;
   memo?: string | null;
+  /** A debit's request fingerprint: its entry is its idempotency record. */
+  fingerprint?: string | null;
 }
 
 const ACCOUNT_COLUMNS =
   "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
+
+/** Answers and operations in ledger entries `(?1, ?2]`, summed per hour and operation (`hourOf` in SQL). */
+const ROLLUP_USAGE = `INSERT INTO usage_hourly (hour, operation, cost_micros, count)
+  SELECT created_at / 3600000, operation, -SUM(amount_micros), COUNT(*) FROM ledger
+  WHERE seq > ?1 AND seq <= ?2 AND kind IN ('usage', 'hold_settle')
+  GROUP BY created_at / 3600000, operation
+  ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + excluded.count`;
+
+/**
+ * End users in ledger entries `(?1, ?2]`: last seen at their latest entry, and what they spent on that
+ * entry's day (added to the stored day's spend when it is the same day, replacing it when a new day began),
+ * as the per-entry upsert it replaces did entry by entry.
+ */
+const ROLLUP_END_USERS = `WITH pending AS (
+    SELECT end_user_id AS u, created_at AS t, -amount_micros AS c FROM ledger
+    WHERE seq > ?1 AND seq <= ?2 AND kind IN ('usage', 'hold_settle') AND end_user_id IS NOT NULL
+  ), latest AS (SELECT u, MAX(t) AS t FROM pending GROUP BY u)
+  INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros)
+  SELECT latest.u, latest.t, latest.t / 86400000,
+         (SELECT SUM(p.c) FROM pending AS p WHERE p.u = latest.u AND p.t / 86400000 = latest.t / 86400000)
+  FROM latest WHERE true
+  ON CONFLICT (end_user_id) DO UPDATE SET
+    last_seen_at = MAX(last_seen_at, excluded.last_seen_at),
+    spend_day_micros = CASE WHEN spend_day = excluded.spend_day THEN spend_day_micros + excluded.spend_day_micros
+                            ELSE excluded.spend_day_micros END,
+    spend_day = excluded.spend_day`;
+
+function reusedKey(): { ok: false; reason: "idempotency_key_reused"; message: string } {
+  return {
+    ok: false,
+    reason: "idempotency_key_reused",
+    message: "This idempotencyKey was already used with different parameters.",
+  };
+}
 
 /** How long `daySpendAtMost` trusts its last exact read of the 24-hour spend. */
 const DAY_SPEND_REREAD_MS = 60_000;
@@ -187,7 +223,11 @@ export class Ledger {
     const account = this.account();
     if (!account) return null;
     this.expireHolds(now);
-    const pendingOutbox = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+    const pendingOutbox = this.sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM ledger WHERE seq > (SELECT seq FROM cursors WHERE name = 'history')",
+      )
+      .one().n;
     return {
       instanceId: account.instance_id,
       ownerTelegramId: account.owner_telegram_id,
@@ -217,8 +257,7 @@ export class Ledger {
     account: AccountRow | null,
   ): { outcome: Outcome<ChargeResult>; heldMicros: number } {
     let heldMicros = account?.held_micros ?? 0;
-    const key = `usage:${input.idempotencyKey}`;
-    const prior = this.replay<ChargeResult>(key, input.fingerprint);
+    const prior = this.#replayDebit(input.idempotencyKey, input.fingerprint);
     if (prior) return { outcome: prior, heldMicros };
     if (heldMicros > 0) heldMicros -= this.expireHolds(now);
     const decision = canSpend(
@@ -234,15 +273,15 @@ export class Ledger {
       operation: input.operation,
       idempotencyKey: input.idempotencyKey,
       endUserId: input.endUserId ?? null,
+      fingerprint: input.fingerprint,
     });
-    this.rollup(now, input.operation, input.costMicros, input.endUserId ?? null);
+    this.#spent(input.costMicros);
     const charged: ChargeResult = {
       chargedMicros: input.costMicros,
       balanceMicros: balanceAfter,
       seq,
       replayed: false,
     };
-    this.remember(key, input.fingerprint, charged, now);
     return { outcome: { ok: true, ...charged }, heldMicros };
   }
 
@@ -304,7 +343,7 @@ export class Ledger {
         endUserId: hold.end_user_id,
         reference: hold.id,
       }).balanceAfter;
-      this.rollup(now, operation, charged, hold.end_user_id);
+      this.#spent(charged);
     }
     const settled: SettleResult = {
       chargedMicros: charged,
@@ -390,34 +429,32 @@ export class Ledger {
     return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM holds WHERE status = 'open'").one().t;
   }
 
-  /** Appends a ledger entry, moves the balance and queues the entry for D1. */
+  /** Appends a ledger entry and moves the balance; the alarm copies the entry to D1 (see outbox.ts). */
   append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
-    const balanceAfter = this.sql
-      .exec<{ balance_micros: number }>(
-        "UPDATE account SET balance_micros = balance_micros + ? RETURNING balance_micros",
-        entry.amountMicros,
-      )
-      .one().balance_micros;
-    // The one write that keeps the cached row instead of dropping it: the hot path's own.
-    const cached = this.#memory.account;
-    if (cached) this.#memory.account = { ...cached, balance_micros: balanceAfter };
-    const seq = this.sql
-      .exec<{ seq: number }>(
-        `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id, reference, memo, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+    // The entry takes its balance_after from the account row, and inserting it moves the balance
+    // (trigger ledger_moves_balance): one statement, and no way to move one without the other.
+    const row = this.sql
+      .exec<{ seq: number; balance_after_micros: number }>(
+        `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id,
+                             reference, memo, created_at, fingerprint)
+         SELECT ?1, ?2, ?3, balance_micros + ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM account
+         RETURNING seq, balance_after_micros`,
         entry.kind,
         entry.operation ?? null,
         entry.amountMicros,
-        balanceAfter,
         entry.idempotencyKey ?? null,
         entry.endUserId ?? null,
         entry.reference ?? null,
         entry.memo ?? null,
         now,
+        entry.fingerprint ?? null,
       )
-      .one().seq;
-    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
-    return { seq, balanceAfter };
+      .one();
+    const balanceAfter = row.balance_after_micros;
+    // The one write that keeps the cached row instead of dropping it: the hot path's own.
+    const cached = this.#memory.account;
+    if (cached) this.#memory.account = { ...cached, balance_micros: balanceAfter };
+    return { seq: row.seq, balanceAfter };
   }
 
   /**
@@ -462,6 +499,7 @@ export class Ledger {
 
   /** What one end user spent today, for the per-user daily cap. */
   endUserSpentToday(endUserId: string, now: number): number {
+    this.catchUpRollups();
     const row = this.sql
       .exec<{ spend_day: number; spend_day_micros: number }>(
         "SELECT spend_day, spend_day_micros FROM end_users WHERE end_user_id = ?",
@@ -475,30 +513,27 @@ export class Ledger {
    * Hourly totals and the end user's last activity, so stats never scan the ledger. The daily
    * totals and the last-activity histograms follow by trigger (see schema.ts).
    */
-  private rollup(now: number, operation: Operation, costMicros: number, endUserId: string | null): void {
+  /** Keeps `daySpendAtMost` an upper bound as spending happens (the rollups follow later, in a batch). */
+  #spent(costMicros: number): void {
     if (this.#memory.daySpend) this.#memory.daySpend.micros += costMicros;
-    this.sql.exec(
-      `INSERT INTO usage_hourly (hour, operation, cost_micros, count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (hour, operation) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros, count = count + 1`,
-      hourOf(now),
-      operation,
-      costMicros,
-    );
-    if (endUserId) {
-      const day = dayOf(now);
-      this.sql.exec(
-        `INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES (?, ?, ?, ?)
-         ON CONFLICT (end_user_id) DO UPDATE SET
-           last_seen_at = MAX(last_seen_at, excluded.last_seen_at),
-           spend_day_micros = CASE WHEN spend_day = excluded.spend_day THEN spend_day_micros + excluded.spend_day_micros
-                                   ELSE excluded.spend_day_micros END,
-           spend_day = excluded.spend_day`,
-        endUserId,
-        now,
-        day,
-        costMicros,
-      );
-    }
+  }
+
+  /**
+   * Brings the stats rollups up to the ledger: the answers and operations appended since the last catch-up,
+   * summed per hour and operation and per end user, in two statements. A debit writes only its ledger entry;
+   * the object's alarm (a second after a debit) and every reader of the rollups call this first, so what
+   * they read is exact. Runs inside the caller's transaction, with the watermark moved in the same one.
+   */
+  catchUpRollups(): void {
+    const { done, last } = this.sql
+      .exec<{ done: number; last: number }>(
+        "SELECT (SELECT seq FROM cursors WHERE name = 'rollups') AS done, COALESCE((SELECT MAX(seq) FROM ledger), 0) AS last",
+      )
+      .one();
+    if (last <= done) return;
+    this.sql.exec(ROLLUP_USAGE, done, last);
+    this.sql.exec(ROLLUP_END_USERS, done, last);
+    this.sql.exec("UPDATE cursors SET seq = ? WHERE name = 'rollups'", last);
   }
 
   /** Spend (answers and background work, not unanswered counts) over the last `hours` clock hours. */
@@ -518,6 +553,7 @@ export class Ledger {
   }
 
   spendOverHours(now: number, hours: number): number {
+    this.catchUpRollups();
     return this.sql
       .exec<{ s: number }>(
         "SELECT COALESCE(SUM(cost_micros), 0) AS s FROM usage_hourly WHERE hour >= ? AND operation != 'unanswered'",
@@ -529,6 +565,7 @@ export class Ledger {
   /** `/stats` from the hourly rollups and the end-user index: cost independent of ledger size. */
   stats(now: number): Omit<StatsSnapshot, "autoRecharge" | "lastRecharge"> {
     this.expireHolds(now);
+    this.catchUpRollups();
     const view = this.view();
     const hourNow = hourOf(now);
     const since = (hours: number) => hourNow - hours + 1;
@@ -600,18 +637,34 @@ export class Ledger {
   }
 
   /** A stored result for this key: the same request replays it, another request is refused. */
+  /** A debit retried with its idempotency key: the first result, read back from its ledger entry. */
+  #replayDebit(key: string, fingerprint: string): Outcome<ChargeResult> | null {
+    const row = this.sql
+      .exec<{ seq: number; amount_micros: number; balance_after_micros: number; fingerprint: string | null }>(
+        `SELECT seq, amount_micros, balance_after_micros, fingerprint FROM ledger
+         WHERE kind = 'usage' AND idempotency_key = ? ORDER BY seq LIMIT 1`,
+        key,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    // An entry from before fingerprints were kept on the ledger (and past the old records' retention)
+    // cannot be compared: the key has been charged once, so it is answered as a retry, never charged again.
+    if (row.fingerprint !== null && row.fingerprint !== fingerprint) return reusedKey();
+    return {
+      ok: true,
+      chargedMicros: -row.amount_micros,
+      balanceMicros: row.balance_after_micros,
+      seq: row.seq,
+      replayed: true,
+    };
+  }
+
   replay<T extends { replayed: boolean }>(key: string, fingerprint: string): Outcome<T> | null {
     const row = this.sql
       .exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key)
       .toArray()[0];
     if (!row) return null;
-    if (row.fingerprint !== fingerprint) {
-      return {
-        ok: false,
-        reason: "idempotency_key_reused",
-        message: "This idempotencyKey was already used with different parameters.",
-      };
-    }
+    if (row.fingerprint !== fingerprint) return reusedKey();
     return { ok: true, ...(JSON.parse(row.result) as T), replayed: true };
   }
 

@@ -1,11 +1,16 @@
 import { describeError, log } from "../log";
 
 /**
- * The transactional outbox: every ledger write adds its `seq` to `outbox` in the same
- * transaction; the alarm copies those entries to D1 and deletes the outbox rows only
- * after D1 confirmed the batch. Inserts are `ON CONFLICT DO NOTHING` on (instance, seq),
- * so a flush repeated after a crash or eviction never duplicates history.
+ * The transactional outbox. The append-only ledger is its own outbox: the `history` cursor holds the
+ * last seq D1 confirmed, and every entry above it is still to copy (an entry and its place in the outbox
+ * are one row, written in one transaction, so nothing is queued apart from the money). The alarm copies
+ * the oldest pending entries to D1 and moves the cursor only after D1 confirmed the batch. Inserts are
+ * `ON CONFLICT DO NOTHING` on (instance, seq), so a flush repeated after a crash or eviction never
+ * duplicates history.
  */
+
+/** Entries above the `history` cursor: not confirmed by D1 yet. */
+const PENDING = "seq > (SELECT seq FROM cursors WHERE name = 'history')";
 
 /** Rows per D1 statement: the whole batch travels as one JSON parameter. */
 const ROWS_PER_STATEMENT = 200;
@@ -64,9 +69,9 @@ export async function copyToHistory(
   const limit = ROWS_PER_STATEMENT * STATEMENTS_PER_FLUSH;
   const rows = sql
     .exec<OutboxRow>(
-      `SELECT l.seq, l.kind, l.operation, l.amount_micros, l.balance_after_micros, l.idempotency_key,
-              l.end_user_id, l.reference, l.memo, l.created_at
-       FROM outbox o JOIN ledger l ON l.seq = o.seq ORDER BY o.seq LIMIT ?`,
+      `SELECT seq, kind, operation, amount_micros, balance_after_micros, idempotency_key,
+              end_user_id, reference, memo, created_at
+       FROM ledger WHERE ${PENDING} ORDER BY seq LIMIT ?`,
       limit + 1,
     )
     .toArray();
@@ -97,9 +102,15 @@ export async function flushOutbox(
   projection: Projection,
 ): Promise<FlushResult> {
   const result = await copyToHistory(sql, db, instanceId, projection);
-  // Only now, with D1's confirmation in hand, may the rows go. Entries added meanwhile have higher seq.
-  if (result.lastSeq !== null) sql.exec("DELETE FROM outbox WHERE seq <= ?", result.lastSeq);
+  // Only now, with D1's confirmation in hand, may the cursor move. Entries added meanwhile have higher seq.
+  if (result.lastSeq !== null) {
+    sql.exec("UPDATE cursors SET seq = MAX(seq, ?) WHERE name = 'history'", result.lastSeq);
+  }
   return result;
+}
+
+export function hasPendingHistory(sql: SqlStorage): boolean {
+  return sql.exec(`SELECT 1 FROM ledger WHERE ${PENDING} LIMIT 1`).toArray().length > 0;
 }
 
 export function logFlushFailure(instanceId: string, attempt: number, error: unknown): void {

@@ -189,6 +189,30 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
      UPDATE end_users_seen_hourly SET users = users - 1 WHERE hour = OLD.last_seen_at / 3600000;
      UPDATE end_users_seen_daily SET users = users - 1 WHERE day = OLD.last_seen_at / 86400000;
    END;`,
+  // Work derived from the append-only ledger is done in batches after the write, off the debit path, and
+  // resumes from a watermark over the ledger's seq (a debit writes only its ledger entry):
+  // - 'rollups': the last entry summed into usage_hourly and end_users (the alarm and every reader of the
+  //   rollups catch up first); existing objects have their rollups up to date;
+  // - 'history': the last entry D1 confirmed. The ledger itself is the outbox: entries above the watermark
+  //   are the ones still to copy (this replaces the `outbox` table of seqs, which was a suffix of the
+  //   ledger: its lowest seq - 1 is where the copy stands).
+  `CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT OR IGNORE INTO cursors (name, seq) SELECT 'rollups', COALESCE(MAX(seq), 0) FROM ledger;
+   INSERT OR IGNORE INTO cursors (name, seq)
+     SELECT 'history', COALESCE((SELECT MIN(seq) - 1 FROM outbox), (SELECT MAX(seq) FROM ledger), 0);
+   DROP TABLE IF EXISTS outbox;
+   -- A debit's idempotency record is its own ledger entry: the key was already on it; the request's
+   -- fingerprint joins it (copied from the separate records for existing entries), found through a partial
+   -- index. Other kinds keep their records in the idempotency table.
+   ALTER TABLE ledger ADD COLUMN fingerprint TEXT;
+   UPDATE ledger SET fingerprint = (SELECT i.fingerprint FROM idempotency AS i WHERE i.key = 'usage:' || ledger.idempotency_key)
+     WHERE kind = 'usage';
+   CREATE INDEX IF NOT EXISTS ledger_usage_key ON ledger (idempotency_key) WHERE kind = 'usage';
+   -- The balance moves only with a ledger entry: each entry carries the balance after it, and inserting it
+   -- sets the account's balance (one statement on the debit path instead of two).
+   CREATE TRIGGER IF NOT EXISTS ledger_moves_balance AFTER INSERT ON ledger BEGIN
+     UPDATE account SET balance_micros = NEW.balance_after_micros;
+   END;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

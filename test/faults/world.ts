@@ -592,7 +592,9 @@ export class World {
           )
           .toArray(),
         outbox: sql
-          .exec<{ seq: number }>("SELECT seq FROM outbox ORDER BY seq")
+          .exec<{ seq: number }>(
+            "SELECT seq FROM ledger WHERE seq > (SELECT seq FROM cursors WHERE name = 'history') ORDER BY seq",
+          )
           .toArray()
           .map((r) => r.seq),
         recharges: sql
