@@ -93,16 +93,16 @@ const ROLLUP_USAGE = `INSERT INTO usage_hourly (hour, operation, cost_micros, co
 /**
  * End users in ledger entries `(?1, ?2]`: last seen at their latest entry, and what they spent on that
  * entry's day (added to the stored day's spend when it is the same day, replacing it when a new day began),
- * as the per-entry upsert it replaces did entry by entry.
+ * as the per-entry upsert it replaces did entry by entry. One pass: totals per user and day, then each
+ * user's latest day (a window, so the cost grows as n log n with the entries, not with users × entries).
  */
-const ROLLUP_END_USERS = `WITH pending AS (
-    SELECT end_user_id AS u, created_at AS t, -amount_micros AS c FROM ledger
+const ROLLUP_END_USERS = `WITH per_day AS (
+    SELECT end_user_id AS u, created_at / 86400000 AS d, MAX(created_at) AS t, -SUM(amount_micros) AS c FROM ledger
     WHERE seq > ?1 AND seq <= ?2 AND kind IN ('usage', 'hold_settle') AND end_user_id IS NOT NULL
-  ), latest AS (SELECT u, MAX(t) AS t FROM pending GROUP BY u)
+    GROUP BY end_user_id, created_at / 86400000
+  ), latest AS (SELECT u, d, t, c, ROW_NUMBER() OVER (PARTITION BY u ORDER BY d DESC) AS r FROM per_day)
   INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros)
-  SELECT latest.u, latest.t, latest.t / 86400000,
-         (SELECT SUM(p.c) FROM pending AS p WHERE p.u = latest.u AND p.t / 86400000 = latest.t / 86400000)
-  FROM latest WHERE true
+  SELECT u, t, d, c FROM latest WHERE r = 1
   ON CONFLICT (end_user_id) DO UPDATE SET
     last_seen_at = MAX(last_seen_at, excluded.last_seen_at),
     spend_day_micros = CASE WHEN spend_day = excluded.spend_day THEN spend_day_micros + excluded.spend_day_micros
