@@ -8,6 +8,13 @@
  * serves it in workerd with local D1 and SQLite Durable Objects, and drives it from outside the way
  * production is driven: the admin API provisions, Telegram is the stand-in, and cron is the Worker's
  * real `scheduled` handler (Miniflare's `getWorker().scheduled()`).
+ *
+ * One local workerd holds only so many live SQLite-backed objects (each keeps three files open and its
+ * SQLite memory; past about 1,200 fresh product objects SQLite answers SQLITE_NOMEM, see docs/cron.md), and
+ * it evicts an object only after about ten idle seconds. Production evicts idle objects long before the top
+ * of the hour, so the test does what production does without waiting: it sets up the live instances in
+ * waves and restarts workerd (same persisted state) after each wave and before the first run, so that every
+ * run meets its objects cold, as the hourly cron does.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -20,8 +27,10 @@ import { type RunningStandins, startStandins } from "../../standins";
 const TOTAL = Number(process.env.SCALE_TOTAL ?? 10_000);
 /** Every tenth instance is provisioned and then runs out of credits: 1,000, spread over every D1 page. */
 const OUT_EVERY = 10;
-/** Every fiftieth (offset 5) is provisioned and keeps its credits: live objects cron must not alert. */
-const FUNDED_EVERY = 50;
+/** Every hundredth (offset 5) is provisioned and keeps its credits: live objects cron must not alert. */
+const FUNDED_EVERY = 100;
+/** Live instances set up between two restarts of workerd (far under its ceiling of live objects). */
+const WAVE = 400;
 /** Owners whose Telegram answers 429 (retry after 60 s) on the first run: alerted on the next run instead. */
 const TELEGRAM_DOWN = 10;
 
@@ -54,8 +63,37 @@ const out = instances.filter((x) => x.role === "out");
 const funded = instances.filter((x) => x.role === "funded");
 
 let dir = "";
+let script = "";
 let standins: RunningStandins;
 let worker: RunningWorker;
+/** The workerd process's resident memory (MiB) after each phase: the figure that meets the local ceiling. */
+const memory: Record<string, number> = {};
+
+/** Serves the production bundle on the test's persisted D1 and object state. */
+function start(): Promise<RunningWorker> {
+  return startWorker({
+    name: "ai-credits",
+    scriptPath: script,
+    port: 0,
+    persistDir: path.join(dir, "state"),
+    logFile,
+    bindings: appBindings(standins, { adminToken: ADMIN_TOKEN, stripeWebhookSecret: "whsec_scale_standin" }),
+    d1Databases: { DB: "ai-credits" },
+    durableObjects: { CREDIT_ACCOUNT: "CreditAccount" },
+  });
+}
+
+/** A new workerd on the same state: every object starts cold, as after production's idle evictions. */
+async function restart(): Promise<void> {
+  await worker.close();
+  worker = await start();
+}
+
+function noteMemory(phase: string): void {
+  const status = worker.pid ? readFileSync(`/proc/${worker.pid}/status`, "utf8") : "";
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  if (Number.isFinite(kib)) memory[phase] = Math.round(kib / 1024);
+}
 let logFile = "";
 const timings: Record<string, number> = {};
 /** Set at the end of the test: on a failure the worker's log and state are kept to look at. */
@@ -127,22 +165,15 @@ describe("hourly run at scale (production bundle in workerd)", () => {
     dir = mkdtempSync(path.join(base, "ai-credits-scale-"));
     logFile = path.join(dir, "worker.log");
     standins = await startStandins({}, "whsec_scale_standin");
-    const script = await timed("bundle", () => bundle(path.join(ROOT, "wrangler.jsonc"), path.join(dir, "bundle")));
-    worker = await startWorker({
-      name: "ai-credits",
-      scriptPath: script,
-      port: 0,
-      persistDir: path.join(dir, "state"),
-      logFile,
-      bindings: appBindings(standins, { adminToken: ADMIN_TOKEN, stripeWebhookSecret: "whsec_scale_standin" }),
-      d1Databases: { DB: "ai-credits" },
-      durableObjects: { CREDIT_ACCOUNT: "CreditAccount" },
-    });
+    script = await timed("bundle", () => bundle(path.join(ROOT, "wrangler.jsonc"), path.join(dir, "bundle")));
+    worker = await start();
     await applyMigrations(worker, "DB", path.join(ROOT, "migrations"));
   }, 120_000);
 
   afterAll(async () => {
-    console.warn(JSON.stringify({ scale: { total: TOTAL, out: out.length, funded: funded.length }, timings }));
+    console.warn(
+      JSON.stringify({ scale: { total: TOTAL, out: out.length, funded: funded.length }, timings, rssMiB: memory }),
+    );
     await worker?.close();
     await standins?.close();
     if (!passed) console.warn(`worker log and state kept in ${dir}`);
@@ -153,6 +184,18 @@ describe("hourly run at scale (production bundle in workerd)", () => {
     timeout: 600_000,
   }, async () => {
     const db = await worker.miniflare.getD1Database("DB");
+    /** Waits until D1's projection counts `expected` instances out of credits. */
+    async function projection(expected: number): Promise<void> {
+      const current = await worker.miniflare.getD1Database("DB");
+      for (let i = 0; ; i++) {
+        const row = await current
+          .prepare("SELECT COUNT(*) AS n FROM instances WHERE out_of_credits = 1")
+          .first<{ n: number }>();
+        if (row?.n === expected) return;
+        if (i > 600) throw new Error(`projection: ${row?.n} of ${expected} out of credits after 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     // Instances that are never visited exist only as their D1 rows (with credits): cron must page past them.
     const rowOnly = instances.filter((x) => x.role === "row-only");
     await timed("seed D1 rows", async () => {
@@ -166,41 +209,38 @@ describe("hourly run at scale (production bundle in workerd)", () => {
           .run();
       }
     });
-    // The live ones through the admin API, as an operator provisions (setWebhook goes to the stand-in).
-    await timed(`provision ${out.length + funded.length} through the admin API`, () =>
-      pool([...out, ...funded], 16, async (x) => {
-        const response = await admin("POST", "/admin/instances", {
-          id: x.id,
-          telegramBotToken: x.botToken,
-          ownerTelegramId: x.owner,
-          license: "starter",
+    // The live ones through the admin API, as an operator provisions (setWebhook goes to the stand-in); a
+    // tenth run out: the operator takes the $50 bonus back (each owner is told at once, as in production).
+    const live = instances.filter((x) => x.role !== "row-only");
+    for (let w = 0; w < live.length; w += WAVE) {
+      const wave = live.slice(w, w + WAVE);
+      await timed(`set up live instances ${w + 1}–${w + wave.length}`, async () => {
+        await pool(wave, 16, async (x) => {
+          const response = await admin("POST", "/admin/instances", {
+            id: x.id,
+            telegramBotToken: x.botToken,
+            ownerTelegramId: x.owner,
+            license: "starter",
+          });
+          expect(response.status, await response.text()).toBe(201);
+          if (x.role !== "out") return;
+          const adjusted = await admin("POST", `/admin/instances/${x.id}/adjustments`, {
+            idempotencyKey: `scale-out-${x.id}`,
+            amountMicros: -50_000_000,
+            reason: "scale test: out of credits",
+          });
+          expect(adjusted.status, await adjusted.text()).toBe(201);
         });
-        expect(response.status, await response.text()).toBe(201);
-      }),
-    );
-    // A tenth run out: the operator takes the $50 bonus back (each owner is told at once, as in production).
-    await timed(`run ${out.length} out of credits`, () =>
-      pool(out, 16, async (x) => {
-        const response = await admin("POST", `/admin/instances/${x.id}/adjustments`, {
-          idempotencyKey: `scale-out-${x.id}`,
-          amountMicros: -50_000_000,
-          reason: "scale test: out of credits",
-        });
-        expect(response.status, await response.text()).toBe(201);
-      }),
-    );
-    // Each object's alarm copies its history and the projection to D1 (about a second after the change).
-    await timed("projection in D1", async () => {
-      for (let i = 0; ; i++) {
-        const row = await db
-          .prepare("SELECT COUNT(*) AS n FROM instances WHERE out_of_credits = 1")
-          .first<{ n: number }>();
-        if (row?.n === out.length) break;
-        if (i > 600) throw new Error(`projection: ${row?.n} of ${out.length} out of credits after 60 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
-    expect(await db.prepare("SELECT COUNT(*) AS n FROM instances").first("n")).toBe(TOTAL);
+        // Each object's alarm copies its history and the projection to D1 (about a second after the change).
+        const expected = live.slice(0, w + wave.length).filter((x) => x.role === "out").length;
+        await projection(expected);
+      });
+      noteMemory(`after live instances ${w + wave.length}`);
+      await restart();
+    }
+    expect(
+      await (await worker.miniflare.getD1Database("DB")).prepare("SELECT COUNT(*) AS n FROM instances").first("n"),
+    ).toBe(TOTAL);
 
     // Telegram refuses a few owners on the first run (429 with a retry_after too long to wait for).
     const down = out.slice(0, TELEGRAM_DOWN);
@@ -215,6 +255,7 @@ describe("hourly run at scale (production bundle in workerd)", () => {
 
     const hour = Math.floor(Date.now() / HOUR) * HOUR + 2 * HOUR;
     const first = await timed(`cron run 1 (${out.length} out of credits)`, () => cron(hour + 60_000));
+    noteMemory("after cron run 1");
     expect(first).toMatchObject({ visited: out.length, alerted: out.length - TELEGRAM_DOWN, failed: TELEGRAM_DOWN });
     // The paged reads (out of credits, 500 a page; recharges waiting on Stripe) and one call per visited object:
     // at 10,000 instances far inside the 10,000 subrequests a Workers Paid invocation may make.
@@ -231,6 +272,7 @@ describe("hourly run at scale (production bundle in workerd)", () => {
 
     // The next hour: every one of them once more.
     const third = await timed("cron run 3 (next hour)", () => cron(hour + HOUR + 60_000));
+    noteMemory("after cron run 3");
     expect(third).toMatchObject({ visited: out.length, alerted: out.length, failed: 0 });
     counts = await alertsPerOwner([...out, ...funded]);
     for (const x of out) expect(counts.get(x.id), x.id).toBe(2);
