@@ -248,7 +248,7 @@ export class Billing {
   async #drive(id: string): Promise<void> {
     for (let guard = 0; guard < 6; guard++) {
       const r = this.recharge(id);
-      if (!r || r.status !== "pending") return;
+      if (r?.status !== "pending") return;
       // If the object dies during the call, this alarm resumes the step with the same idempotency key.
       this.host.wakeAt(Date.now() + STEP_RESUME_MS);
       const advanced = await this.#step(r);
