@@ -44,6 +44,8 @@ const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
 const UPDATE_RETENTION_MS = 7 * 86_400_000;
 /** If the in-memory drain of the inbox dies with the object, the alarm picks the job up after this. */
 const INBOX_SAFETY_DELAY_MS = 30_000;
+/** An alarm still pending this long after its time is treated as stuck: the hourly visit arms it again. */
+const OVERDUE_ALARM_MS = 10 * 60_000;
 /** Jobs processed at once (each may wait on the model). */
 const INBOX_CONCURRENCY = 8;
 /** A job that failed this often is dropped (and logged) instead of retried forever. */
@@ -324,7 +326,11 @@ export class CreditAccount extends DurableObject<Env> {
       log("warn", "reconcile_failed", { instanceId: account.instance_id, error: describeError(error) });
       return 0;
     });
-    // Anything due (history copy, hold expiry, recharge steps) gets its alarm back if it was lost.
+    // Anything due (history copy, hold expiry, recharge steps) gets its alarm back if it was lost. The visit
+    // asks storage, not the in-memory copy: a failed setAlarm, or an alarm dropped after its retries, leaves
+    // that copy wrong, and one long overdue is armed again.
+    const pending = await this.ctx.storage.getAlarm();
+    this.#alarmAt = pending !== null && pending > Date.now() - OVERDUE_ALARM_MS ? pending : null;
     if (this.#hasOutbox()) this.#armAlarm(Date.now() + FLUSH_DELAY_MS);
     this.#rearm(null);
     const hour = Math.floor(nowMs / 3_600_000);
@@ -778,6 +784,7 @@ export class CreditAccount extends DurableObject<Env> {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
     this.ctx.storage.setAlarm(at).catch((error: unknown) => {
+      if (this.#alarmAt === at) this.#alarmAt = null; // the next change tries again
       log("error", "set_alarm_failed", { error: describeError(error) });
     });
   }

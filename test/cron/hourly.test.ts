@@ -3,6 +3,7 @@ import {
   createScheduledController,
   env,
   runDurableObjectAlarm,
+  runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
@@ -240,6 +241,29 @@ describe("reconciliation", () => {
       .first<{ out_of_credits: number; balance_micros: number }>();
     expect(row).toEqual({ out_of_credits: 0, balance_micros: 50 * USD });
     expect(await hourly(inst)).toHaveLength(0);
+  });
+
+  it("an object whose alarm was lost with history still to copy gets its alarm back from the visit", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
+    await emptyAccount(inst);
+    const d1Entries = () =>
+      env.DB.prepare("SELECT COUNT(*) AS n FROM ledger_entries WHERE instance_id = ?").bind(inst.id).first("n");
+    const copied = await d1Entries();
+    // A change whose alarm (the copy to D1, a second later) is lost: the object is not asked again.
+    const res = await api(`/admin/instances/${inst.id}/adjustments`, {
+      method: "POST",
+      headers: ADMIN,
+      body: { idempotencyKey: "crumb", amountMicros: 1, reason: "test: history left to copy" },
+    });
+    expect(res.status).toBe(201);
+    await runInDurableObject(stub(inst.id), (_i, state) => state.storage.deleteAlarm());
+    expect(await runDurableObjectAlarm(stub(inst.id))).toBe(false);
+    expect(await d1Entries()).toBe(copied);
+
+    await cron(Math.floor(Date.now() / HOUR) * HOUR + 10 * HOUR);
+    // The visit armed the alarm again; when it runs, D1 gets the entry.
+    expect(await runDurableObjectAlarm(stub(inst.id))).toBe(true);
+    expect(await d1Entries()).toBe(Number(copied) + 1);
   });
 
   it("a recharge whose webhook was lost is completed by the next run, credited once, and the owner told", async () => {
