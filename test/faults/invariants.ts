@@ -2,6 +2,7 @@ import {
   ANSWER_WORST_CASE,
   available,
   BACK,
+  CREDITED,
   effectiveHeld,
   HOURLY_ALERT,
   type LedgerRow,
@@ -199,9 +200,20 @@ function alertsBounded(s: Snapshot, world: World): void {
     if (n > 1) fail("I10 one alert per hour", `${n} hourly alerts for hour ${hour}`);
   }
   const owner = s.messages.filter((m) => m.chat_id === world.inst.ownerTelegramId);
-  const outNow = owner.filter((m) => OUT_NOW.test(m.text)).length;
-  const back = owner.filter((m) => BACK.test(m.text)).length;
-  if (outNow > back + 1) fail("I10 one alert per hour", `${outNow} out-of-credits notices for ${back + 1} episodes`);
+  // An episode ends with "credits are back", or with the credit's own ✅ message when a recharge or
+  // top-up ended it: a second "out of credits" notice needs one of them in between.
+  let out = false;
+  for (const m of owner) {
+    if (OUT_NOW.test(m.text)) {
+      if (out)
+        fail(
+          "I10 one alert per hour",
+          "a second out-of-credits notice in one episode",
+          owner.map((x) => x.text.split("\n")[0]),
+        );
+      out = true;
+    } else if (BACK.test(m.text) || CREDITED.test(m.text)) out = false;
+  }
   const hourly = owner.filter((m) => HOURLY_ALERT.test(m.text)).length;
   const counted = [...world.alertsByHour.values()].reduce((a, b) => a + b, 0);
   if (hourly !== counted) fail("I10 one alert per hour", `${hourly} hourly alerts sent, ${counted} from cron runs`);

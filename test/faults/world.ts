@@ -129,6 +129,8 @@ export interface Snapshot {
   d1Recharges: { id: string; status: string; paid_micros: number | null; refunded_micros: number }[];
   stripe: StripeView | null;
   messages: SentMessage[];
+  /** Sends Telegram refused so far (faults injected by the simulation). */
+  refusedSends: number;
 }
 
 /** Open holds that have not expired by `at`: what the object counts as held once it looks. */
@@ -147,6 +149,8 @@ export function outOfCredits(s: Snapshot): boolean {
 export const HOURLY_ALERT = /^⚠️ Still out of credits/;
 export const OUT_NOW = /^⚠️ Out of credits/;
 export const BACK = /^✅ Credits are back/;
+/** A recharge's or a top-up's own ✅ message: it is the episode's end when the credit ended it. */
+export const CREDITED = /^✅ (Auto-recharge added|\$[\d,.]+ of credits added)/;
 
 // ---------------------------------------------------------------- the relay of Stripe deliveries
 
@@ -358,6 +362,11 @@ export class World {
 
   async messages(): Promise<SentMessage[]> {
     return sentMessages(this.inst.botToken);
+  }
+
+  async refusedSends(): Promise<number> {
+    const url = `${env.TELEGRAM_API_BASE}/__control/sent?token=${encodeURIComponent(this.inst.botToken)}&ok=0`;
+    return ((await (await fetch(url)).json()) as { messages: unknown[] }).messages.length;
   }
 
   // ------------------------------------------------------------ usage and admin APIs
@@ -620,6 +629,7 @@ export class World {
     const d1LedgerAfter = await this.#d1Ledger();
     const stripe = await this.stripe();
     const messages = await this.messages();
+    const refusedSends = await this.refusedSends();
     timer();
     return {
       at: local.at,
@@ -641,6 +651,7 @@ export class World {
       d1Recharges,
       stripe,
       messages,
+      refusedSends,
     };
   }
 }
