@@ -40,10 +40,12 @@ export function createApp() {
     }),
   );
 
-  // JSON APIs take JSON only; anything else is refused before it is parsed.
+  // JSON APIs take JSON only; anything else is refused before it is parsed. A request without a body
+  // (`POST …/api-key`) has nothing to refuse; a route that needs one says so in its own validation.
   const requireJson: MiddlewareHandler = async (c, next) => {
     const method = c.req.method;
-    if (method === "POST" || method === "PUT" || method === "PATCH") {
+    const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
+    if (hasBody && (method === "POST" || method === "PUT" || method === "PATCH")) {
       const type = c.req.header("content-type") ?? "";
       if (!/^application\/json\s*(;|$)/i.test(type)) {
         return errorResponse("unsupported_media_type", "Send the body as application/json.");

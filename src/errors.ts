@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   idempotency_key_reused: 409,
   instance_exists: 409,
+  different_bot: 409,
   hold_not_open: 409,
   hold_expired: 409,
   payload_too_large: 413,

@@ -1117,6 +1117,8 @@ function pushBounded<T>(list: T[], item: T): void {
 export function createTelegramStandin(options: TelegramStandinOptions = {}): TelegramStandin {
   const now = options.now ?? Date.now;
   const bots = new Map<string, BotState>();
+  /** Tokens revoked with @BotFather's /revoke: Telegram answers 401 to them from then on. */
+  const revoked = new Set<string>();
 
   const botState = (token: string): BotState => {
     let state = bots.get(token);
@@ -1129,7 +1131,7 @@ export function createTelegramStandin(options: TelegramStandinOptions = {}): Tel
 
   async function callMethod(token: string, methodName: string, request: Request, url: URL): Promise<Response> {
     if (!TOKEN_PATTERN.test(token)) return json({ ok: false, error_code: 404, description: "Not Found" }, 404);
-    if (token.startsWith(REVOKED_BOT_PREFIX)) {
+    if (token.startsWith(REVOKED_BOT_PREFIX) || revoked.has(token)) {
       return json({ ok: false, error_code: 401, description: "Unauthorized" }, 401);
     }
     // Telegram matches method names case-insensitively.
@@ -1265,6 +1267,11 @@ export function createTelegramStandin(options: TelegramStandinOptions = {}): Tel
         }
         case "reset": {
           bots.delete(requireToken(body.token));
+          return json({ ok: true });
+        }
+        case "revoke": {
+          // What @BotFather's /revoke does to the old token: every call with it is refused from now on.
+          revoked.add(requireToken(body.token));
           return json({ ok: true });
         }
         case "deliver": {

@@ -23,6 +23,7 @@ import type {
   AdjustInput,
   AdjustResult,
   BalanceView,
+  BotCredentials,
   Caller,
   ChargeInput,
   ChargeResult,
@@ -150,6 +151,23 @@ export class CreditAccount extends DurableObject<Env> {
     if (result.ok) {
       this.#armAlarm(now + FLUSH_DELAY_MS);
       log("info", "instance_provisioned", { instanceId: input.instanceId, license: input.license });
+    }
+    return result;
+  }
+
+  /** A new usage API key's hash; the old key is refused from the next request on. */
+  replaceApiKey(apiKeyHash: string): Outcome<object> {
+    const result = this.#tx(() => this.#ledger.replaceApiKey(apiKeyHash));
+    if (result.ok) log("info", "api_key_replaced", { instanceId: this.#ledger.account()?.instance_id });
+    return result;
+  }
+
+  /** New credentials for this instance's bot (see Ledger.replaceBotCredentials); the next send uses them. */
+  replaceBotCredentials(input: BotCredentials): Outcome<object> {
+    const result = this.#tx(() => this.#ledger.replaceBotCredentials(input));
+    if (result.ok) {
+      this.#api = null;
+      log("info", "bot_token_replaced", { instanceId: this.#ledger.account()?.instance_id, bot: input.botUsername });
     }
     return result;
   }

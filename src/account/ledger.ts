@@ -16,6 +16,7 @@ import type {
   AdjustInput,
   AdjustResult,
   BalanceView,
+  BotCredentials,
   ChargeInput,
   ChargeResult,
   HoldInput,
@@ -44,6 +45,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   api_key_hash: string;
   webhook_secret_hash: string;
   bot_token_sealed: string;
+  bot_id: number | null;
   bot_username: string | null;
   system_prompt: string | null;
   created_at: number;
@@ -81,7 +83,7 @@ export interface NewEntry {
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
 
 /** Answers and operations in ledger entries `(?1, ?2]`, summed per hour and operation (`hourOf` in SQL). */
 const ROLLUP_USAGE = `INSERT INTO usage_hourly (hour, operation, cost_micros, count)
@@ -232,12 +234,40 @@ export class Ledger {
       instanceId: account.instance_id,
       ownerTelegramId: account.owner_telegram_id,
       license: account.license,
+      botId: account.bot_id,
+      botUsername: account.bot_username,
       systemPrompt: account.system_prompt,
       createdAt: account.created_at,
       lastSeq: this.lastSeq(),
       pendingOutbox,
       ...this.view(),
     };
+  }
+
+  /** A new usage API key (rotation, or a key lost before the operator saved it): the old one stops at once. */
+  replaceApiKey(apiKeyHash: string): Outcome<object> {
+    if (!this.account()) return { ok: false, reason: "not_found" };
+    this.updateAccount("api_key_hash = ?", apiKeyHash);
+    return { ok: true };
+  }
+
+  /**
+   * New credentials for the same bot: a token revoked with @BotFather, or one sealed again under a new
+   * encryption key, with the fresh webhook secret it was registered with. Another bot is refused: the
+   * owner's and end users' chats belong to this one.
+   */
+  replaceBotCredentials(input: BotCredentials): Outcome<object> {
+    const account = this.account();
+    if (!account) return { ok: false, reason: "not_found" };
+    if (account.bot_id !== null && account.bot_id !== input.botId) return { ok: false, reason: "different_bot" };
+    this.updateAccount(
+      "bot_token_sealed = ?, webhook_secret_hash = ?, bot_id = ?, bot_username = ?",
+      input.botTokenSealed,
+      input.webhookSecretHash,
+      input.botId,
+      input.botUsername,
+    );
+    return { ok: true };
   }
 
   /** Debits a known cost once per idempotency key. */

@@ -42,20 +42,17 @@ export type Refusal =
   | "hold_not_open"
   | "hold_expired"
   | "already_provisioned"
+  | "different_bot"
   | "upstream_unavailable";
 
 export type Outcome<T> = ({ ok: true } & T) | { ok: false; reason: Refusal; message?: string };
 
-export interface ProvisionInput {
+export interface ProvisionInput extends BotCredentials {
   instanceId: string;
   ownerTelegramId: number;
   license: string;
   bonusMicros: number;
   apiKeyHash: string;
-  webhookSecretHash: string;
-  botTokenSealed: string;
-  botId: number;
-  botUsername: string;
   systemPrompt: string | null;
 }
 
@@ -70,11 +67,21 @@ export interface AccountStatus extends BalanceView {
   instanceId: string;
   ownerTelegramId: number;
   license: string;
+  botId: number | null;
+  botUsername: string | null;
   systemPrompt: string | null;
   createdAt: number;
   lastSeq: number;
   pendingOutbox: number;
   autoRecharge: AutoRechargeView | null;
+}
+
+/** A bot's credentials as stored: the token sealed, the webhook secret hashed. */
+export interface BotCredentials {
+  botTokenSealed: string;
+  webhookSecretHash: string;
+  botId: number;
+  botUsername: string;
 }
 
 export interface ChargeInput {

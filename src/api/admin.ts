@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { LedgerEntry } from "../account/types";
+import type { BotCredentials, LedgerEntry } from "../account/types";
 import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../crypto";
 import { instances } from "../db/schema";
 import { loadConfig } from "../env";
@@ -11,6 +12,7 @@ import { MENU_COMMANDS } from "../telegram/texts";
 import {
   AdjustmentBody,
   AdjustmentResult,
+  BotConnected,
   CreatedInstance,
   CreateInstanceBody,
   commonErrors,
@@ -20,6 +22,8 @@ import {
   jsonReply,
   LedgerPageSchema,
   LedgerQuery,
+  NewApiKey,
+  ReplaceBotTokenBody,
   reusedKey,
 } from "./schemas";
 import { type AppEnv, account, fingerprint, iso, requireAdmin, unwrap } from "./shared";
@@ -30,6 +34,46 @@ const Params = z.object({ id: InstanceId });
 
 export const adminApi = new OpenAPIHono<AppEnv>();
 adminApi.use("/admin/*", requireAdmin);
+
+/**
+ * Points the bot at this instance: checks the token with Telegram (`getMe`), registers the webhook with a
+ * fresh secret token and the owner's command menu, and seals what is stored. Nothing is stored here; a
+ * refusal from Telegram becomes the API's error. `sameBotAs`: refuse a token of another bot before
+ * anything at Telegram changes.
+ */
+async function connectBot(
+  env: Env,
+  instanceId: string,
+  token: string,
+  ownerTelegramId: number,
+  sameBotAs?: number | null,
+): Promise<{ credentials: BotCredentials; webhookUrl: string }> {
+  const config = loadConfig(env);
+  const webhookSecret = randomToken(32);
+  const webhookUrl = `${config.publicBaseUrl}/telegram/${instanceId}`;
+  const telegram = telegramApi(config, token);
+  let bot: { id: number; username: string };
+  try {
+    bot = await telegram.getMe();
+    if (sameBotAs != null && bot.id !== sameBotAs) {
+      throw new ApiError("different_bot", `This token belongs to @${bot.username}, not to this instance's bot.`);
+    }
+    await telegram.setWebhook(webhookUrl, {
+      secret_token: webhookSecret,
+      allowed_updates: ["message", "edited_message", "callback_query"],
+    });
+    // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
+    await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: ownerTelegramId } });
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (isBadTokenError(error)) throw new ApiError("invalid_bot_token", "Telegram rejected this bot token.");
+    log("warn", "set_webhook_failed", { instanceId, error: describeError(error) });
+    throw new ApiError("upstream_unavailable", "Telegram could not be reached; nothing was changed. Try again.");
+  }
+  const key = await importEncryptionKey(env.TOKEN_ENCRYPTION_KEY);
+  const [botTokenSealed, webhookSecretHash] = await Promise.all([encryptSecret(key, token), sha256Hex(webhookSecret)]);
+  return { credentials: { botTokenSealed, webhookSecretHash, botId: bot.id, botUsername: bot.username }, webhookUrl };
+}
 
 adminApi.openapi(
   createRoute({
@@ -58,31 +102,9 @@ adminApi.openapi(
     const existing = await stub.status();
     if (existing.ok) throw new ApiError("instance_exists", "An instance with this id already exists.");
 
-    const webhookSecret = randomToken(32);
     const apiKey = `ck_${randomToken(32)}`;
-    const webhookUrl = `${config.publicBaseUrl}/telegram/${body.id}`;
-    const telegram = telegramApi(config, body.telegramBotToken);
-    let bot: { id: number; username: string };
-    try {
-      bot = await telegram.getMe();
-      await telegram.setWebhook(webhookUrl, {
-        secret_token: webhookSecret,
-        allowed_updates: ["message", "edited_message", "callback_query"],
-      });
-      // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
-      await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: body.ownerTelegramId } });
-    } catch (error) {
-      if (isBadTokenError(error)) throw new ApiError("invalid_bot_token", "Telegram rejected this bot token.");
-      log("warn", "set_webhook_failed", { instanceId: body.id, error: describeError(error) });
-      throw new ApiError("upstream_unavailable", "Telegram could not be reached; nothing was created. Try again.");
-    }
-
-    const key = await importEncryptionKey(c.env.TOKEN_ENCRYPTION_KEY);
-    const [botTokenSealed, webhookSecretHash, apiKeyHash] = await Promise.all([
-      encryptSecret(key, body.telegramBotToken),
-      sha256Hex(webhookSecret),
-      sha256Hex(apiKey),
-    ]);
+    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);
+    const apiKeyHash = await sha256Hex(apiKey);
     const now = Date.now();
     const provisioned = unwrap(
       await stub.provision({
@@ -91,10 +113,7 @@ adminApi.openapi(
         license,
         bonusMicros: bonusMicros ?? 0,
         apiKeyHash,
-        webhookSecretHash,
-        botTokenSealed,
-        botId: bot.id,
-        botUsername: bot.username,
+        ...connected.credentials,
         systemPrompt: body.systemPrompt ?? null,
       }),
     );
@@ -105,14 +124,17 @@ adminApi.openapi(
         id: body.id,
         ownerTelegramId: body.ownerTelegramId,
         license,
-        botTokenSealed,
-        webhookSecretHash,
+        botTokenSealed: connected.credentials.botTokenSealed,
+        webhookSecretHash: connected.credentials.webhookSecretHash,
         apiKeyHash,
         createdAt: now,
         balanceMicros: provisioned.balanceMicros,
       })
       .onConflictDoNothing();
-    return c.json({ id: body.id, apiKey, webhookUrl, balanceMicros: provisioned.balanceMicros }, 201);
+    return c.json(
+      { id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: provisioned.balanceMicros },
+      201,
+    );
   },
 );
 
@@ -136,6 +158,7 @@ adminApi.openapi(
         id: s.instanceId,
         ownerTelegramId: s.ownerTelegramId,
         license: s.license,
+        botUsername: s.botUsername,
         createdAt: iso(s.createdAt),
         balanceMicros: s.balanceMicros,
         availableMicros: s.availableMicros,
@@ -157,6 +180,59 @@ adminApi.openapi(
       },
       200,
     );
+  },
+);
+
+adminApi.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/instances/{id}/api-key",
+    summary: "Issue a new usage API key (rotation, or a lost key); the previous key stops working at once",
+    security,
+    request: { params: Params },
+    responses: {
+      200: jsonReply("The new key, shown only here", NewApiKey),
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const apiKey = `ck_${randomToken(32)}`;
+    const apiKeyHash = await sha256Hex(apiKey);
+    unwrap(await account(c.env, id).replaceApiKey(apiKeyHash));
+    await drizzle(c.env.DB).update(instances).set({ apiKeyHash }).where(eq(instances.id, id));
+    return c.json({ id, apiKey }, 200);
+  },
+);
+
+adminApi.openapi(
+  createRoute({
+    method: "put",
+    path: "/admin/instances/{id}/bot-token",
+    summary:
+      "Store a new token for the instance's bot (revoked with @BotFather, or to re-seal under a new TOKEN_ENCRYPTION_KEY); the webhook is registered again with a fresh secret",
+    security,
+    request: {
+      params: Params,
+      body: { content: { "application/json": { schema: ReplaceBotTokenBody } }, required: true },
+    },
+    responses: {
+      200: jsonReply("The bot is connected with the new token", BotConnected),
+      409: errorReply("different_bot"),
+      502: errorReply("Telegram unreachable"),
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const stub = account(c.env, id);
+    const current = unwrap(await stub.status());
+    const connected = await connectBot(c.env, id, body.telegramBotToken, current.ownerTelegramId, current.botId);
+    unwrap(await stub.replaceBotCredentials(connected.credentials));
+    const { botTokenSealed, webhookSecretHash } = connected.credentials;
+    await drizzle(c.env.DB).update(instances).set({ botTokenSealed, webhookSecretHash }).where(eq(instances.id, id));
+    return c.json({ id, webhookUrl: connected.webhookUrl, botUsername: connected.credentials.botUsername }, 200);
   },
 );
 

@@ -65,13 +65,15 @@ export const reusedKey = errorReply("idempotencyKey reused with other parameters
 /** Telegram's service accounts are never an owner. */
 const SERVICE_ACCOUNTS = new Set([1087968824, 777000]);
 
+const TelegramBotToken = z
+  .string()
+  .regex(/^\d{1,20}:[A-Za-z0-9_-]{30,100}$/, "must look like 123456789:AA… (from @BotFather)")
+  .openapi({ description: "Stored encrypted; never returned or logged." });
+
 export const CreateInstanceBody = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ and -"),
-    telegramBotToken: z
-      .string()
-      .regex(/^\d{1,20}:[A-Za-z0-9_-]{30,100}$/, "must look like 123456789:AA… (from @BotFather)")
-      .openapi({ description: "Stored encrypted; never returned or logged." }),
+    telegramBotToken: TelegramBotToken,
     ownerTelegramId: z
       .number()
       .int()
@@ -92,11 +94,29 @@ export const CreatedInstance = z
   })
   .openapi("CreatedInstance");
 
+export const NewApiKey = z
+  .object({
+    id: z.string(),
+    apiKey: z.string().openapi({ description: "Shown only in this response; the previous key no longer works." }),
+  })
+  .openapi("NewApiKey");
+
+export const ReplaceBotTokenBody = z.strictObject({ telegramBotToken: TelegramBotToken }).openapi("ReplaceBotToken");
+
+export const BotConnected = z
+  .object({
+    id: z.string(),
+    webhookUrl: z.string(),
+    botUsername: z.string(),
+  })
+  .openapi("BotConnected");
+
 export const InstanceView = z
   .object({
     id: z.string(),
     ownerTelegramId: z.number().int(),
     license: z.string(),
+    botUsername: z.string().nullable(),
     createdAt: z.string(),
     balanceMicros: z.number().int(),
     availableMicros: z.number().int(),

@@ -23,6 +23,10 @@ const REFUSALS: Record<Refusal, [ErrorCode, string]> = {
   hold_not_open: ["hold_not_open", "This hold is no longer open."],
   hold_expired: ["hold_expired", "This hold expired and its reservation was released."],
   already_provisioned: ["instance_exists", "An instance with this id already exists."],
+  different_bot: [
+    "different_bot",
+    "This token belongs to another bot; an instance keeps its bot (provision a new instance for another bot).",
+  ],
   upstream_unavailable: ["upstream_unavailable", "A payment or messaging service could not be reached; try again."],
 };
 
@@ -49,9 +53,26 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * Recent API keys' hashes, per isolate: a hot instance sends the same key thousands of times a second,
+ * and hashing it is a crypto call on every debit. Bounded, so unknown keys cannot grow it; the oldest
+ * key is dropped first. Only the hash leaves this map; a wrong key still fails in the object.
+ */
+const KEY_HASHES_KEPT = 256;
+const keyHashes = new Map<string, string>();
+
+async function keyHash(key: string): Promise<string> {
+  const known = keyHashes.get(key);
+  if (known !== undefined) return known;
+  const hash = await sha256Hex(key);
+  if (keyHashes.size >= KEY_HASHES_KEPT) keyHashes.delete(keyHashes.keys().next().value as string);
+  keyHashes.set(key, hash);
+  return hash;
+}
+
 /** The instance key is checked by the instance's own object; here we only hash it. */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("keyHash", await sha256Hex(bearer(c)));
+  c.set("keyHash", await keyHash(bearer(c)));
   await next();
 };
 

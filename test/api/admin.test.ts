@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, api, botToken, freshId, provision, USD } from "../helpers";
+import { deliver, privateText, sentMessages, settle, waitForMessages, webhookSecret } from "../telegram/fixtures";
 
 const telegram = env.TELEGRAM_API_BASE;
 
@@ -194,6 +195,8 @@ describe("OpenAPI", () => {
       expect.arrayContaining([
         "/admin/instances",
         "/admin/instances/{id}",
+        "/admin/instances/{id}/api-key",
+        "/admin/instances/{id}/bot-token",
         "/admin/instances/{id}/adjustments",
         "/admin/instances/{id}/ledger",
         "/v1/instances/{id}/balance",
@@ -203,5 +206,143 @@ describe("OpenAPI", () => {
         "/v1/instances/{id}/holds/{holdId}",
       ]),
     );
+  });
+});
+
+describe("admin API: rotating an instance's credentials", () => {
+  const sha256 = async (text: string) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  const registryRow = async (id: string) =>
+    (await env.DB.prepare("SELECT * FROM instances WHERE id = ?").bind(id).first()) as Record<string, string>;
+
+  it("a new API key works at once and the previous one is refused from then on", async () => {
+    const inst = await provision();
+    const charge = (auth: Record<string, string>, key: string) =>
+      api(`/v1/instances/${inst.id}/usage`, {
+        method: "POST",
+        headers: auth,
+        body: { idempotencyKey: key, operation: "response", costMicros: 1_000 },
+      });
+    expect((await charge(inst.auth, "before")).status).toBe(200);
+
+    // No body and no content type: the route needs neither.
+    const rotated = await api(`/admin/instances/${inst.id}/api-key`, { method: "POST", headers: ADMIN });
+    expect(rotated.status).toBe(200);
+    const apiKey = String(rotated.json.apiKey);
+    expect(apiKey).toMatch(/^ck_[A-Za-z0-9_-]{40,}$/);
+    expect(apiKey).not.toBe(inst.apiKey);
+    const fresh = { authorization: `Bearer ${apiKey}` };
+
+    const old = await charge(inst.auth, "after-old-key");
+    expect(old.status).toBe(403);
+    expect(old.json.error?.code).toBe("forbidden");
+    expect((await api(`/v1/instances/${inst.id}/balance`, { headers: inst.auth })).status).toBe(403);
+    const ok = await charge(fresh, "after-new-key");
+    expect(ok.status).toBe(200);
+    // The refused request charged nothing: the bonus minus the two accepted debits.
+    expect(ok.json.balanceMicros).toBe(50 * USD - 2_000);
+
+    // The registry keeps the new key's hash, never a key.
+    const row = await registryRow(inst.id);
+    expect(row.api_key_hash).toBe(await sha256(apiKey));
+    expect(JSON.stringify(row)).not.toContain(apiKey);
+
+    // Rotating again retires the second key too.
+    const again = await api(`/admin/instances/${inst.id}/api-key`, { method: "POST", headers: ADMIN });
+    expect((await charge(fresh, "after-second-rotation")).status).toBe(403);
+    expect((await charge({ authorization: `Bearer ${again.json.apiKey}` }, "third")).status).toBe(200);
+  });
+
+  it("only the operator may rotate a key, and only of an instance that exists", async () => {
+    const inst = await provision();
+    for (const headers of [{}, inst.auth, { authorization: "Bearer wrong" }]) {
+      const res = await api(`/admin/instances/${inst.id}/api-key`, { method: "POST", headers });
+      expect(res.status).toBe(401);
+    }
+    expect((await api(`/v1/instances/${inst.id}/balance`, { headers: inst.auth })).status).toBe(200);
+    const missing = await api("/admin/instances/no-such-instance/api-key", { method: "POST", headers: ADMIN });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error?.code).toBe("not_found");
+    expect(await registryRow("no-such-instance")).toBeNull();
+  });
+
+  it("a token revoked with @BotFather is replaced: the webhook moves to a fresh secret, the bot answers again", async () => {
+    const owner = 4242001;
+    const inst = await provision({ ownerTelegramId: owner });
+    const oldSecret = await webhookSecret(inst.botToken);
+    const before = await registryRow(inst.id);
+
+    // @BotFather's /revoke: the old token is refused by Telegram from now on; the owner's command goes unanswered.
+    await fetch(`${telegram}/__control/revoke`, { method: "POST", body: JSON.stringify({ token: inst.botToken }) });
+    expect((await deliver(inst, privateText({ id: owner }, "/balance"))).status).toBe(200);
+    await settle(500);
+    expect(await sentMessages(inst.botToken, owner)).toEqual([]);
+
+    // The same bot (same id before the colon), new secret part.
+    const newToken = `${inst.botToken.split(":")[0]}:AAF${crypto.randomUUID().replaceAll("-", "")}`;
+    const res = await api(`/admin/instances/${inst.id}/bot-token`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: { telegramBotToken: newToken },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: inst.id, webhookUrl: `https://credits.example.test/telegram/${inst.id}` });
+    expect(res.json.botUsername).toMatch(/\w+/);
+    expect(res.text).not.toContain(newToken.split(":")[1]);
+
+    const newSecret = await webhookSecret(newToken);
+    expect(newSecret).toMatch(/^[A-Za-z0-9_-]{32,256}$/);
+    expect(newSecret).not.toBe(oldSecret);
+    // Telegram now signs with the new secret; the old one is refused.
+    expect((await deliver(inst, privateText({ id: owner }, "/balance"), oldSecret)).status).toBe(401);
+    const moved = { ...inst, botToken: newToken };
+    expect((await deliver(moved, privateText({ id: owner }, "/balance"))).status).toBe(200);
+    const [reply] = await waitForMessages(newToken, owner, 1);
+    expect(reply?.text).toMatch(/\$50(\.00)?/);
+
+    const after = await registryRow(inst.id);
+    expect(after.bot_token_sealed).toMatch(/^v1\./);
+    expect(after.bot_token_sealed).not.toBe(before.bot_token_sealed);
+    expect(after.webhook_secret_hash).toBe(await sha256(newSecret));
+    expect(JSON.stringify(after)).not.toContain(newToken.split(":")[1]);
+    const view = await api(`/admin/instances/${inst.id}`, { headers: ADMIN });
+    expect(view.json.botUsername).toBe(res.json.botUsername);
+  });
+
+  it("refuses another bot's token, a revoked one and bad bodies, changing nothing", async () => {
+    const owner = 4242001;
+    const inst = await provision({ ownerTelegramId: owner });
+    const secret = await webhookSecret(inst.botToken);
+    const before = await registryRow(inst.id);
+    const otherBot = botToken().replace(/^\d+/, (id) => String(Number(id) === 100000 ? 100001 : Number(id) - 1));
+    const cases: [string, unknown, number, string][] = [
+      [inst.id, { telegramBotToken: otherBot }, 409, "different_bot"],
+      [inst.id, { telegramBotToken: `999999:${"A".repeat(35)}` }, 400, "invalid_bot_token"],
+      [inst.id, { telegramBotToken: "not-a-token" }, 400, "invalid_request"],
+      [inst.id, { telegramBotToken: inst.botToken, extra: 1 }, 400, "invalid_request"],
+      [inst.id, {}, 400, "invalid_request"],
+      [inst.id, "{", 400, "malformed_json"],
+      ["no-such-instance", { telegramBotToken: botToken() }, 404, "not_found"],
+    ];
+    for (const [id, body, status, code] of cases) {
+      const res = await api(`/admin/instances/${id}/bot-token`, { method: "PUT", headers: ADMIN, body });
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(res.json.error?.code).toBe(code);
+      expect(res.text).not.toContain(otherBot.split(":")[1]);
+    }
+    const noAdmin = await api(`/admin/instances/${inst.id}/bot-token`, {
+      method: "PUT",
+      headers: inst.auth,
+      body: { telegramBotToken: inst.botToken },
+    });
+    expect(noAdmin.status).toBe(401);
+    // Nothing moved: Telegram still has the old secret, the registry the old values, and the bot answers.
+    expect(await webhookSecret(inst.botToken)).toBe(secret);
+    expect(await webhookSecret(otherBot)).toBeNull();
+    expect(await registryRow(inst.id)).toEqual(before);
+    expect((await deliver(inst, privateText({ id: owner }, "/balance"))).status).toBe(200);
+    await waitForMessages(inst.botToken, owner, 1);
   });
 });

@@ -22,7 +22,8 @@ import {
 import { expectLedgerConsistent } from "./state";
 
 /**
- * Admin API (`/admin/*`): provisioning, adjustments, the instance view and the ledger (JSON and CSV),
+ * Admin API (`/admin/*`): provisioning, adjustments, the instance view, the ledger (JSON and CSV) and
+ * rotating the API key and the bot token,
  * with hostile bodies, tokens, content types, query strings, paths and methods.
  */
 
@@ -64,6 +65,13 @@ function createProblem(b: Body): string | null {
   if (b.license !== undefined && !LICENSES.includes(b.license as string)) return "license";
   if (b.systemPrompt !== undefined && !(typeof b.systemPrompt === "string" && b.systemPrompt.length <= 4000))
     return "systemPrompt";
+  return null;
+}
+
+function botTokenProblem(b: Body): string | null {
+  if (!has(b, ["telegramBotToken"])) return "unknown key";
+  if (typeof b.telegramBotToken !== "string" || !/^\d{1,20}:[A-Za-z0-9_-]{30,100}$/.test(b.telegramBotToken))
+    return "telegramBotToken";
   return null;
 }
 
@@ -156,6 +164,18 @@ const TARGETS: Target[] = [
     problem: adjustmentProblem,
   },
   { name: "instance view", method: "GET", path: () => `/admin/instances/${inst.id}` },
+  // Rotations act on the same instance, so a refused one is seen to change nothing in its object.
+  { name: "new API key", method: "POST", path: () => `/admin/instances/${inst.id}/api-key` },
+  {
+    name: "new bot token",
+    method: "PUT",
+    path: () => `/admin/instances/${inst.id}/bot-token`,
+    // Another token of the same bot (another bot's is a 409, which the property allows).
+    fields: () => [
+      ["telegramBotToken", JSON.stringify(`${inst.botToken.split(":")[0]}:AAF${fresh()}${"x".repeat(34)}`)],
+    ],
+    problem: botTokenProblem,
+  },
   { name: "ledger", method: "GET", path: () => `/admin/instances/${inst.id}/ledger` },
 ];
 
@@ -283,9 +303,10 @@ function adminCase(): fc.Arbitrary<AdminCase> {
       if (!auth.valid) reasons.push("bad auth");
       if (verb !== t.method && !(verb === "HEAD" && t.method === "GET")) reasons.push(`method ${verb}`);
       if (path) reasons.push("bad path");
-      if (verb === "POST" && !(type !== null && /^application\/json\s*(;|$)/i.test(type))) reasons.push("content type");
+      const jsonType = type !== null && /^application\/json\s*(;|$)/i.test(type);
+      if (["POST", "PUT", "PATCH"].includes(verb) && text !== undefined && !jsonType) reasons.push("content type");
       if (text !== undefined && byteLength(text) > BODY_LIMIT) reasons.push("too large");
-      if (t.problem && text !== undefined && verb === "POST") {
+      if (t.problem && text !== undefined && verb === t.method) {
         const parsed = parseObject(text);
         const problem = typeof parsed === "string" ? parsed : t.problem(parsed);
         if (problem) reasons.push(`body: ${problem}`);
