@@ -15,6 +15,8 @@ export default defineConfig({
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token-0123456789",
             TOKEN_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            // The key being rotated out (docs/deploy.md): tokens it sealed still open, and are sealed again.
+            TOKEN_ENCRYPTION_KEY_PREVIOUS: "OTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTBmZWRjYmE=",
             STRIPE_SECRET_KEY: "sk_test_standin_secret",
             STRIPE_WEBHOOK_SECRET: "whsec_standin_secret",
             AI_API_KEY: "ai-standin-key",

@@ -65,20 +65,20 @@ export async function timingSafeEqualStrings(a: string, b: string): Promise<bool
   return diff === 0;
 }
 
-const KEY_ERROR = "TOKEN_ENCRYPTION_KEY must be 32 bytes of base64";
 const SEALED_VERSION = "v1";
 const IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 
 /** Imports the AES-256-GCM key. Errors never include the value: it is a secret. */
-export async function importEncryptionKey(base64Key: string): Promise<CryptoKey> {
+export async function importEncryptionKey(base64Key: string, name = "TOKEN_ENCRYPTION_KEY"): Promise<CryptoKey> {
+  const invalid = `${name} must be 32 bytes of base64`;
   let raw: Uint8Array;
   try {
     raw = fromBinaryString(atob(base64Key.trim()));
   } catch {
-    throw new Error(KEY_ERROR);
+    throw new Error(invalid);
   }
-  if (raw.length !== 32) throw new Error(KEY_ERROR);
+  if (raw.length !== 32) throw new Error(invalid);
   return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 
@@ -105,4 +105,38 @@ export async function decryptSecret(key: CryptoKey, sealed: string): Promise<str
     throw new Error("Sealed secret failed authentication (tampered or wrong key)");
   }
   return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(plaintext);
+}
+
+/**
+ * The keys bot tokens are sealed with: `TOKEN_ENCRYPTION_KEY` seals and opens; while it is being rotated,
+ * `TOKEN_ENCRYPTION_KEY_PREVIOUS` (optional) still opens what was sealed before (docs/deploy.md, rotation).
+ */
+export interface TokenKeySecrets {
+  TOKEN_ENCRYPTION_KEY: string;
+  TOKEN_ENCRYPTION_KEY_PREVIOUS?: string;
+}
+
+export async function tokenKeyring(secrets: TokenKeySecrets): Promise<CryptoKey[]> {
+  const previous = secrets.TOKEN_ENCRYPTION_KEY_PREVIOUS?.trim();
+  const current = await importEncryptionKey(secrets.TOKEN_ENCRYPTION_KEY);
+  return previous ? [current, await importEncryptionKey(previous, "TOKEN_ENCRYPTION_KEY_PREVIOUS")] : [current];
+}
+
+/**
+ * Opens a sealed value with the first key that authenticates it (AES-GCM's tag makes trying safe: a wrong
+ * key fails, it never yields garbage). `keyIndex` > 0 means the value should be sealed again with `keys[0]`.
+ */
+export async function openSealed(
+  keys: readonly CryptoKey[],
+  sealed: string,
+): Promise<{ plaintext: string; keyIndex: number }> {
+  let failure: unknown = new Error("No key to open the sealed secret with");
+  for (const [keyIndex, key] of keys.entries()) {
+    try {
+      return { plaintext: await decryptSecret(key, sealed), keyIndex };
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
 }

@@ -5,7 +5,7 @@ import { billingCommand } from "../billing/commands";
 import { Billing, type BillingRow, RetryLater } from "../billing/engine";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
-import { decryptSecret, importEncryptionKey } from "../crypto";
+import { encryptSecret, openSealed, tokenKeyring } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
 import { telegramApi } from "../telegram/api";
@@ -170,6 +170,20 @@ export class CreditAccount extends DurableObject<Env> {
       log("info", "bot_token_replaced", { instanceId: this.#ledger.account()?.instance_id, bot: input.botUsername });
     }
     return result;
+  }
+
+  /**
+   * Finishes a `TOKEN_ENCRYPTION_KEY` rotation for this instance (POST /admin/bot-tokens/reseal):
+   * "resealed" if the previous key sealed the bot token, "current" if the current key already did,
+   * "unreadable" if no configured key opens it.
+   */
+  async resealBotToken(): Promise<Outcome<{ token: "current" | "resealed" | "unreadable" }>> {
+    if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    try {
+      return { ok: true, token: (await this.#openBotToken()).resealed ? "resealed" : "current" };
+    } catch {
+      return { ok: true, token: "unreadable" };
+    }
   }
 
   /** Balance, available balance (balance minus open holds) and out-of-credits state. */
@@ -645,11 +659,35 @@ export class CreditAccount extends DurableObject<Env> {
 
   async #telegram(): Promise<Api> {
     if (this.#api) return this.#api;
+    this.#api = telegramApi(this.#config, (await this.#openBotToken()).token);
+    return this.#api;
+  }
+
+  /**
+   * The bot token in clear. One sealed with `TOKEN_ENCRYPTION_KEY_PREVIOUS` is sealed again with the
+   * current key first, here and in the D1 registry, so a rotation finishes as the bots are used.
+   */
+  async #openBotToken(): Promise<{ token: string; resealed: boolean }> {
     const account = this.#ledger.account();
     if (!account) throw new Error("instance not provisioned");
-    const key = await importEncryptionKey(this.env.TOKEN_ENCRYPTION_KEY);
-    this.#api = telegramApi(this.#config, await decryptSecret(key, account.bot_token_sealed));
-    return this.#api;
+    const sealed = account.bot_token_sealed;
+    const keys = await tokenKeyring(this.env);
+    const { plaintext, keyIndex } = await openSealed(keys, sealed);
+    const current = keys[0];
+    if (keyIndex === 0 || !current) return { token: plaintext, resealed: false };
+    const resealed = await encryptSecret(current, plaintext);
+    // Only over the value read above: an await ran since, and a new token may have been stored meanwhile.
+    this.#tx(() => this.#ledger.updateAccount("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, sealed));
+    try {
+      await this.env.DB.prepare("UPDATE instances SET bot_token_sealed = ? WHERE id = ? AND bot_token_sealed = ?")
+        .bind(resealed, account.instance_id, sealed)
+        .run();
+    } catch (error) {
+      // The object is the source of truth; the registry's copy is only a copy.
+      log("warn", "registry_reseal_failed", { instanceId: account.instance_id, error: describeError(error) });
+    }
+    log("info", "bot_token_resealed", { instanceId: account.instance_id });
+    return { token: plaintext, resealed: true };
   }
 
   /** Starts draining the inbox unless a drain is already running in this object. */

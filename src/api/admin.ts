@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { BotCredentials, LedgerEntry } from "../account/types";
 import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../crypto";
@@ -24,6 +24,8 @@ import {
   LedgerQuery,
   NewApiKey,
   ReplaceBotTokenBody,
+  ResealPage,
+  ResealQuery,
   reusedKey,
 } from "./schemas";
 import { type AppEnv, account, fingerprint, iso, requireAdmin, unwrap } from "./shared";
@@ -233,6 +235,46 @@ adminApi.openapi(
     const { botTokenSealed, webhookSecretHash } = connected.credentials;
     await drizzle(c.env.DB).update(instances).set({ botTokenSealed, webhookSecretHash }).where(eq(instances.id, id));
     return c.json({ id, webhookUrl: connected.webhookUrl, botUsername: connected.credentials.botUsername }, 200);
+  },
+);
+
+/** Instances re-sealed at once per page: each is one call to its object. */
+const RESEAL_PARALLEL = 10;
+
+adminApi.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/bot-tokens/reseal",
+    summary:
+      "Finish a TOKEN_ENCRYPTION_KEY rotation: seal every bot token sealed with TOKEN_ENCRYPTION_KEY_PREVIOUS again with the current key, a page of instances per call",
+    security,
+    request: { query: ResealQuery },
+    responses: {
+      200: jsonReply("One page of instances visited", ResealPage),
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const limit = query.limit ? Number(query.limit) : 50;
+    const rows = await drizzle(c.env.DB)
+      .select({ id: instances.id })
+      .from(instances)
+      .where(query.cursor ? gt(instances.id, query.cursor) : undefined)
+      .orderBy(asc(instances.id))
+      .limit(limit);
+    const page = { visited: rows.length, resealed: 0, current: 0, unreadable: [] as string[], notProvisioned: 0 };
+    for (let i = 0; i < rows.length; i += RESEAL_PARALLEL) {
+      const batch = rows.slice(i, i + RESEAL_PARALLEL);
+      const outcomes = await Promise.all(batch.map((row) => account(c.env, row.id).resealBotToken()));
+      outcomes.forEach((outcome, j) => {
+        if (!outcome.ok) page.notProvisioned += 1;
+        else if (outcome.token === "unreadable") page.unreadable.push(batch[j]?.id ?? "");
+        else page[outcome.token] += 1;
+      });
+    }
+    const last = rows.at(-1);
+    return c.json({ ...page, nextCursor: rows.length === limit && last ? last.id : null }, 200);
   },
 );
 

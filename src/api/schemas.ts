@@ -111,6 +111,29 @@ export const BotConnected = z
   })
   .openapi("BotConnected");
 
+export const ResealQuery = z.object({
+  cursor: InstanceId.optional().openapi({ param: { name: "cursor", in: "query" } }),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a number from 1 to 200")
+    .refine((s) => Number(s) >= 1 && Number(s) <= 200, "must be a number from 1 to 200")
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" } }),
+});
+
+export const ResealPage = z
+  .object({
+    visited: z.number().int(),
+    resealed: z.number().int().openapi({ description: "Sealed with the previous key, now with the current one" }),
+    current: z.number().int().openapi({ description: "Already sealed with the current key" }),
+    unreadable: z
+      .array(z.string())
+      .openapi({ description: "Instances whose bot token no configured key opens: store a new token for each" }),
+    notProvisioned: z.number().int(),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as ?cursor= for the next page; null at the end" }),
+  })
+  .openapi("ResealPage");
+
 export const InstanceView = z
   .object({
     id: z.string(),

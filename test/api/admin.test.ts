@@ -1,6 +1,7 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, api, botToken, freshId, provision, USD } from "../helpers";
+import { decryptSecret, encryptSecret, importEncryptionKey } from "../../src/crypto";
+import { ADMIN, api, botToken, freshId, provision, stub, USD } from "../helpers";
 import { deliver, privateText, sentMessages, settle, waitForMessages, webhookSecret } from "../telegram/fixtures";
 
 const telegram = env.TELEGRAM_API_BASE;
@@ -197,6 +198,7 @@ describe("OpenAPI", () => {
         "/admin/instances/{id}",
         "/admin/instances/{id}/api-key",
         "/admin/instances/{id}/bot-token",
+        "/admin/bot-tokens/reseal",
         "/admin/instances/{id}/adjustments",
         "/admin/instances/{id}/ledger",
         "/v1/instances/{id}/balance",
@@ -344,5 +346,100 @@ describe("admin API: rotating an instance's credentials", () => {
     expect(await registryRow(inst.id)).toEqual(before);
     expect((await deliver(inst, privateText({ id: owner }, "/balance"))).status).toBe(200);
     await waitForMessages(inst.botToken, owner, 1);
+  });
+});
+
+describe("rotating TOKEN_ENCRYPTION_KEY", () => {
+  const sha256 = async (text: string) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  const sealedInObject = (id: string) =>
+    runInDurableObject(stub(id), (_, state) =>
+      String(state.storage.sql.exec("SELECT bot_token_sealed AS s FROM account").one().s),
+    );
+  const sealedInRegistry = async (id: string) =>
+    String(await env.DB.prepare("SELECT bot_token_sealed AS s FROM instances WHERE id = ?").bind(id).first("s"));
+
+  /** An instance whose bot token was sealed with `base64Key` (before the rotation), in the object and in D1. */
+  async function sealedWith(base64Key: string, id: string) {
+    const owner = 4242001;
+    const inst = await provision({ id, ownerTelegramId: owner });
+    const status = await stub(inst.id).status();
+    if (!status.ok || status.botId === null || status.botUsername === null) throw new Error("no bot");
+    const sealed = await encryptSecret(await importEncryptionKey(base64Key), inst.botToken);
+    const replaced = await stub(inst.id).replaceBotCredentials({
+      botTokenSealed: sealed,
+      webhookSecretHash: await sha256(await webhookSecret(inst.botToken)),
+      botId: status.botId,
+      botUsername: status.botUsername,
+    });
+    expect(replaced.ok).toBe(true);
+    await env.DB.prepare("UPDATE instances SET bot_token_sealed = ? WHERE id = ?").bind(sealed, inst.id).run();
+    return { inst, owner, sealed };
+  }
+
+  it("a token sealed with the previous key still works, and is sealed again with the current key on use", async () => {
+    const { inst, owner, sealed } = await sealedWith(env.TOKEN_ENCRYPTION_KEY_PREVIOUS, freshId());
+    const current = await importEncryptionKey(env.TOKEN_ENCRYPTION_KEY);
+    await expect(decryptSecret(current, sealed)).rejects.toThrow("failed authentication");
+
+    expect((await deliver(inst, privateText({ id: owner }, "/balance"))).status).toBe(200);
+    const [reply] = await waitForMessages(inst.botToken, owner, 1);
+    expect(reply?.text).toMatch(/\$50(\.00)?/);
+
+    const now = await sealedInObject(inst.id);
+    expect(now).not.toBe(sealed);
+    expect(await decryptSecret(current, now)).toBe(inst.botToken);
+    expect(await sealedInRegistry(inst.id)).toBe(now);
+  });
+
+  it("POST /admin/bot-tokens/reseal re-seals page by page and names the tokens no key opens", async () => {
+    const prefix = `rsl-${crypto.randomUUID().slice(0, 8)}-`;
+    const old = await sealedWith(env.TOKEN_ENCRYPTION_KEY_PREVIOUS, `${prefix}a`);
+    const fresh = await provision({ id: `${prefix}b` });
+    const lost = await sealedWith("YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWI=", `${prefix}c`);
+    // A registry row without its object (never provisioned there).
+    await env.DB.prepare(
+      "INSERT INTO instances (id, owner_telegram_id, license, bot_token_sealed, webhook_secret_hash, api_key_hash, created_at) VALUES (?, 1, 'starter', 'v1.x.y', 'h', 'h', 0)",
+    )
+      .bind(`${prefix}d`)
+      .run();
+    const freshSealed = await sealedInObject(fresh.id);
+
+    const first = await api(`/admin/bot-tokens/reseal?cursor=${prefix}&limit=2`, { method: "POST", headers: ADMIN });
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({
+      visited: 2,
+      resealed: 1,
+      current: 1,
+      unreadable: [],
+      notProvisioned: 0,
+      nextCursor: fresh.id,
+    });
+    const second = await api(`/admin/bot-tokens/reseal?cursor=${fresh.id}&limit=2`, { method: "POST", headers: ADMIN });
+    expect(second.json).toMatchObject({ unreadable: [lost.inst.id], notProvisioned: 1, nextCursor: `${prefix}d` });
+
+    const current = await importEncryptionKey(env.TOKEN_ENCRYPTION_KEY);
+    expect(await decryptSecret(current, await sealedInObject(old.inst.id))).toBe(old.inst.botToken);
+    expect(await sealedInRegistry(old.inst.id)).toBe(await sealedInObject(old.inst.id));
+    // Already current: left exactly as it was. Unreadable: left for the operator (a new token, PUT bot-token).
+    expect(await sealedInObject(fresh.id)).toBe(freshSealed);
+    expect(await sealedInObject(lost.inst.id)).toBe(lost.sealed);
+
+    // Run again: nothing left to do on the first page.
+    const again = await api(`/admin/bot-tokens/reseal?cursor=${prefix}&limit=2`, { method: "POST", headers: ADMIN });
+    expect(again.json).toMatchObject({ resealed: 0, current: 2 });
+    expect(JSON.stringify([first.json, second.json, again.json])).not.toMatch(/\d+:AA/);
+  });
+
+  it("refuses bad pages and callers other than the operator", async () => {
+    for (const query of ["limit=0", "limit=201", "limit=x", "cursor=bad%20id", `cursor=${"i".repeat(65)}`]) {
+      const res = await api(`/admin/bot-tokens/reseal?${query}`, { method: "POST", headers: ADMIN });
+      expect(res.status, query).toBe(400);
+      expect(res.json.error?.code).toBe("invalid_request");
+    }
+    expect((await api("/admin/bot-tokens/reseal", { method: "POST" })).status).toBe(401);
+    expect((await api("/admin/bot-tokens/reseal", { method: "GET", headers: ADMIN })).status).toBe(404);
   });
 });

@@ -3,9 +3,11 @@ import {
   decryptSecret,
   encryptSecret,
   importEncryptionKey,
+  openSealed,
   randomToken,
   sha256Hex,
   timingSafeEqualStrings,
+  tokenKeyring,
 } from "../../src/crypto";
 
 // "0123456789abcdef0123456789abcdef" and "fedcba9876543210fedcba9876543210", base64.
@@ -141,5 +143,39 @@ describe("AES-GCM secrets", () => {
     const key = await importEncryptionKey(KEY);
     expect(key.extractable).toBe(false);
     await expect(crypto.subtle.exportKey("raw", key)).rejects.toThrow();
+  });
+});
+
+describe("rotating the token key", () => {
+  const PREVIOUS = "OTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTBmZWRjYmE=";
+  const OTHER = "YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWI=";
+
+  it("opens with the current key first, then the previous one, and says which", async () => {
+    const [current, previous] = await tokenKeyring({
+      TOKEN_ENCRYPTION_KEY: KEY,
+      TOKEN_ENCRYPTION_KEY_PREVIOUS: PREVIOUS,
+    });
+    if (!current || !previous) throw new Error("two keys expected");
+    const keys = [current, previous];
+    expect(await openSealed(keys, await encryptSecret(current, "now"))).toEqual({ plaintext: "now", keyIndex: 0 });
+    expect(await openSealed(keys, await encryptSecret(previous, "before"))).toEqual({
+      plaintext: "before",
+      keyIndex: 1,
+    });
+    // Without the previous key, a value it sealed does not open; nor does one of an unknown key.
+    await expect(openSealed([current], await encryptSecret(previous, "before"))).rejects.toThrow(
+      "failed authentication",
+    );
+    const other = await importEncryptionKey(OTHER);
+    await expect(openSealed(keys, await encryptSecret(other, "x"))).rejects.toThrow("failed authentication");
+    await expect(openSealed(keys, "v1.not.sealed")).rejects.toThrow("malformed");
+  });
+
+  it("has one key when no previous one is set (or it is blank), and refuses a bad previous key", async () => {
+    expect(await tokenKeyring({ TOKEN_ENCRYPTION_KEY: KEY })).toHaveLength(1);
+    expect(await tokenKeyring({ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: "  " })).toHaveLength(1);
+    await expect(
+      tokenKeyring({ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: "c2hvcnQ=" }),
+    ).rejects.toThrow("TOKEN_ENCRYPTION_KEY_PREVIOUS must be 32 bytes");
   });
 });
