@@ -166,6 +166,7 @@ const TARGETS: Target[] = [
   { name: "instance view", method: "GET", path: () => `/admin/instances/${inst.id}` },
   // Rotations act on the same instance, so a refused one is seen to change nothing in its object.
   { name: "new API key", method: "POST", path: () => `/admin/instances/${inst.id}/api-key` },
+  { name: "reseal bot tokens", method: "POST", path: () => `/admin/bot-tokens/reseal?cursor=${inst.id}&limit=3` },
   {
     name: "new bot token",
     method: "PUT",
