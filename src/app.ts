@@ -78,6 +78,7 @@ export function createApp() {
     if (error instanceof ApiError) return c.json(error.toBody(), error.status);
     if (error instanceof HTTPException) {
       if (error.status === 413) return errorResponse("payload_too_large", "The request body is too large.");
+      if (error.status === 415) return errorResponse("unsupported_media_type", "Send the body as application/json.");
       if (/content-type/i.test(error.message)) {
         return errorResponse("unsupported_media_type", "Send the body as application/json.");
       }

@@ -116,10 +116,23 @@ export interface TokenKeySecrets {
   TOKEN_ENCRYPTION_KEY_PREVIOUS?: string;
 }
 
-export async function tokenKeyring(secrets: TokenKeySecrets): Promise<CryptoKey[]> {
+/**
+ * A malformed previous key is left out (and reported through `onInvalidPrevious`, without its value):
+ * a typo made while rotating must not stop the tokens sealed with the current key from opening.
+ */
+export async function tokenKeyring(
+  secrets: TokenKeySecrets,
+  onInvalidPrevious: (message: string) => void = () => {},
+): Promise<CryptoKey[]> {
   const previous = secrets.TOKEN_ENCRYPTION_KEY_PREVIOUS?.trim();
   const current = await importEncryptionKey(secrets.TOKEN_ENCRYPTION_KEY);
-  return previous ? [current, await importEncryptionKey(previous, "TOKEN_ENCRYPTION_KEY_PREVIOUS")] : [current];
+  if (!previous) return [current];
+  try {
+    return [current, await importEncryptionKey(previous, "TOKEN_ENCRYPTION_KEY_PREVIOUS")];
+  } catch (error) {
+    onInvalidPrevious(error instanceof Error ? error.message : "TOKEN_ENCRYPTION_KEY_PREVIOUS is invalid");
+    return [current];
+  }
 }
 
 /**

@@ -116,6 +116,8 @@ export class CreditAccount extends DurableObject<Env> {
   #flushFailures = 0;
   #draining: Promise<void> | null = null;
   #api: Api | null = null;
+  /** Bumped whenever the bot's credentials are replaced, so a client opened before is not kept. */
+  #botGeneration = 0;
   #stripe: Stripe | null = null;
   readonly #billing: Billing;
 
@@ -167,6 +169,7 @@ export class CreditAccount extends DurableObject<Env> {
     const result = this.#tx(() => this.#ledger.replaceBotCredentials(input));
     if (result.ok) {
       this.#api = null;
+      this.#botGeneration += 1;
       log("info", "bot_token_replaced", { instanceId: this.#ledger.account()?.instance_id, bot: input.botUsername });
     }
     return result;
@@ -659,8 +662,11 @@ export class CreditAccount extends DurableObject<Env> {
 
   async #telegram(): Promise<Api> {
     if (this.#api) return this.#api;
-    this.#api = telegramApi(this.#config, (await this.#openBotToken()).token);
-    return this.#api;
+    // Opening may await (re-sealing writes to D1); a token replaced meanwhile must not be cached over.
+    const generation = this.#botGeneration;
+    const api = telegramApi(this.#config, (await this.#openBotToken()).token);
+    if (generation === this.#botGeneration) this.#api = api;
+    return api;
   }
 
   /**
@@ -671,7 +677,9 @@ export class CreditAccount extends DurableObject<Env> {
     const account = this.#ledger.account();
     if (!account) throw new Error("instance not provisioned");
     const sealed = account.bot_token_sealed;
-    const keys = await tokenKeyring(this.env);
+    const keys = await tokenKeyring(this.env, (message) =>
+      log("error", "config_error", { instanceId: account.instance_id, error: message }),
+    );
     const { plaintext, keyIndex } = await openSealed(keys, sealed);
     const current = keys[0];
     if (keyIndex === 0 || !current) return { token: plaintext, resealed: false };

@@ -64,13 +64,18 @@ async function connectBot(
       secret_token: webhookSecret,
       allowed_updates: ["message", "edited_message", "callback_query"],
     });
-    // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
-    await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: ownerTelegramId } });
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (isBadTokenError(error)) throw new ApiError("invalid_bot_token", "Telegram rejected this bot token.");
     log("warn", "set_webhook_failed", { instanceId, error: describeError(error) });
     throw new ApiError("upstream_unavailable", "Telegram could not be reached; nothing was changed. Try again.");
+  }
+  // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
+  // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
+  try {
+    await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: ownerTelegramId } });
+  } catch (error) {
+    log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
   }
   const key = await importEncryptionKey(env.TOKEN_ENCRYPTION_KEY);
   const [botTokenSealed, webhookSecretHash] = await Promise.all([encryptSecret(key, token), sha256Hex(webhookSecret)]);
@@ -185,6 +190,22 @@ adminApi.openapi(
   },
 );
 
+/**
+ * Copies a rotated credential to the D1 registry. The object already holds it and is what checks it, so a
+ * failing D1 must not fail the call: the caller would lose a key that is already the only valid one.
+ */
+async function updateRegistry(
+  env: Env,
+  id: string,
+  values: Partial<Pick<typeof instances.$inferInsert, "apiKeyHash" | "botTokenSealed" | "webhookSecretHash">>,
+): Promise<void> {
+  try {
+    await drizzle(env.DB).update(instances).set(values).where(eq(instances.id, id));
+  } catch (error) {
+    log("warn", "registry_update_failed", { instanceId: id, error: describeError(error) });
+  }
+}
+
 adminApi.openapi(
   createRoute({
     method: "post",
@@ -202,7 +223,7 @@ adminApi.openapi(
     const apiKey = `ck_${randomToken(32)}`;
     const apiKeyHash = await sha256Hex(apiKey);
     unwrap(await account(c.env, id).replaceApiKey(apiKeyHash));
-    await drizzle(c.env.DB).update(instances).set({ apiKeyHash }).where(eq(instances.id, id));
+    await updateRegistry(c.env, id, { apiKeyHash });
     return c.json({ id, apiKey }, 200);
   },
 );
@@ -233,7 +254,7 @@ adminApi.openapi(
     const connected = await connectBot(c.env, id, body.telegramBotToken, current.ownerTelegramId, current.botId);
     unwrap(await stub.replaceBotCredentials(connected.credentials));
     const { botTokenSealed, webhookSecretHash } = connected.credentials;
-    await drizzle(c.env.DB).update(instances).set({ botTokenSealed, webhookSecretHash }).where(eq(instances.id, id));
+    await updateRegistry(c.env, id, { botTokenSealed, webhookSecretHash });
     return c.json({ id, webhookUrl: connected.webhookUrl, botUsername: connected.credentials.botUsername }, 200);
   },
 );
@@ -263,12 +284,29 @@ adminApi.openapi(
       .where(query.cursor ? gt(instances.id, query.cursor) : undefined)
       .orderBy(asc(instances.id))
       .limit(limit);
-    const page = { visited: rows.length, resealed: 0, current: 0, unreadable: [] as string[], notProvisioned: 0 };
+    const page = {
+      visited: rows.length,
+      resealed: 0,
+      current: 0,
+      unreadable: [] as string[],
+      failed: [] as string[],
+      notProvisioned: 0,
+    };
     for (let i = 0; i < rows.length; i += RESEAL_PARALLEL) {
       const batch = rows.slice(i, i + RESEAL_PARALLEL);
-      const outcomes = await Promise.all(batch.map((row) => account(c.env, row.id).resealBotToken()));
+      const outcomes = await Promise.all(
+        batch.map((row) =>
+          account(c.env, row.id)
+            .resealBotToken()
+            .catch((error: unknown) => {
+              log("warn", "reseal_failed", { instanceId: row.id, error: describeError(error) });
+              return null;
+            }),
+        ),
+      );
       outcomes.forEach((outcome, j) => {
-        if (!outcome.ok) page.notProvisioned += 1;
+        if (outcome === null) page.failed.push(batch[j]?.id ?? "");
+        else if (!outcome.ok) page.notProvisioned += 1;
         else if (outcome.token === "unreadable") page.unreadable.push(batch[j]?.id ?? "");
         else page[outcome.token] += 1;
       });

@@ -129,6 +129,9 @@ export const ResealPage = z
     unreadable: z
       .array(z.string())
       .openapi({ description: "Instances whose bot token no configured key opens: store a new token for each" }),
+    failed: z
+      .array(z.string())
+      .openapi({ description: "Instances whose object could not be reached this time: run the page again" }),
     notProvisioned: z.number().int(),
     nextCursor: z.string().nullable().openapi({ description: "Pass as ?cursor= for the next page; null at the end" }),
   })

@@ -2,7 +2,15 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { decryptSecret, encryptSecret, importEncryptionKey } from "../../src/crypto";
 import { ADMIN, api, botToken, freshId, provision, stub, USD } from "../helpers";
-import { deliver, privateText, sentMessages, settle, waitForMessages, webhookSecret } from "../telegram/fixtures";
+import {
+  deliver,
+  failTelegram,
+  privateText,
+  sentMessages,
+  settle,
+  waitForMessages,
+  webhookSecret,
+} from "../telegram/fixtures";
 
 const telegram = env.TELEGRAM_API_BASE;
 
@@ -414,6 +422,7 @@ describe("rotating TOKEN_ENCRYPTION_KEY", () => {
       resealed: 1,
       current: 1,
       unreadable: [],
+      failed: [],
       notProvisioned: 0,
       nextCursor: fresh.id,
     });
@@ -441,5 +450,35 @@ describe("rotating TOKEN_ENCRYPTION_KEY", () => {
     }
     expect((await api("/admin/bot-tokens/reseal", { method: "POST" })).status).toBe(401);
     expect((await api("/admin/bot-tokens/reseal", { method: "GET", headers: ADMIN })).status).toBe(404);
+  });
+});
+
+describe("replacing a bot token when Telegram fails after the webhook moved", () => {
+  it("a failing command menu does not fail the call: the new secret is stored and updates arrive", async () => {
+    const owner = 4242001;
+    const inst = await provision({ ownerTelegramId: owner });
+    const newToken = `${inst.botToken.split(":")[0]}:AAG${crypto.randomUUID().replaceAll("-", "")}`;
+    await failTelegram(newToken, "setMyCommands", 500, 5);
+    const res = await api(`/admin/instances/${inst.id}/bot-token`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: { telegramBotToken: newToken },
+    });
+    expect(res.status).toBe(200);
+    const moved = { ...inst, botToken: newToken };
+    expect((await deliver(moved, privateText({ id: owner }, "/balance"))).status).toBe(200);
+    await waitForMessages(newToken, owner, 1);
+  });
+
+  it("a bodiless PUT with another content type is a 415, and changes nothing", async () => {
+    const inst = await provision();
+    const secret = await webhookSecret(inst.botToken);
+    const res = await api(`/admin/instances/${inst.id}/bot-token`, {
+      method: "PUT",
+      headers: { ...ADMIN, "content-type": "text/plain" },
+    });
+    expect(res.status).toBe(415);
+    expect(res.json.error?.code).toBe("unsupported_media_type");
+    expect(await webhookSecret(inst.botToken)).toBe(secret);
   });
 });
