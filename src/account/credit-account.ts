@@ -116,8 +116,6 @@ export class CreditAccount extends DurableObject<Env> {
   #flushFailures = 0;
   #draining: Promise<void> | null = null;
   #api: Api | null = null;
-  /** Bumped whenever the bot's credentials are replaced, so a client opened before is not kept. */
-  #botGeneration = 0;
   #stripe: Stripe | null = null;
   readonly #billing: Billing;
 
@@ -169,7 +167,6 @@ export class CreditAccount extends DurableObject<Env> {
     const result = this.#tx(() => this.#ledger.replaceBotCredentials(input));
     if (result.ok) {
       this.#api = null;
-      this.#botGeneration += 1;
       log("info", "bot_token_replaced", { instanceId: this.#ledger.account()?.instance_id, bot: input.botUsername });
     }
     return result;
@@ -662,10 +659,10 @@ export class CreditAccount extends DurableObject<Env> {
 
   async #telegram(): Promise<Api> {
     if (this.#api) return this.#api;
-    // Opening may await (re-sealing writes to D1); a token replaced meanwhile must not be cached over.
-    const generation = this.#botGeneration;
-    const api = telegramApi(this.#config, (await this.#openBotToken()).token);
-    if (generation === this.#botGeneration) this.#api = api;
+    const opened = await this.#openBotToken();
+    const api = telegramApi(this.#config, opened.token);
+    // Opening may await (re-sealing writes to D1): keep the client only if the stored token is still the one opened.
+    if (this.#ledger.account()?.bot_token_sealed === opened.sealed) this.#api = api;
     return api;
   }
 
@@ -673,7 +670,7 @@ export class CreditAccount extends DurableObject<Env> {
    * The bot token in clear. One sealed with `TOKEN_ENCRYPTION_KEY_PREVIOUS` is sealed again with the
    * current key first, here and in the D1 registry, so a rotation finishes as the bots are used.
    */
-  async #openBotToken(): Promise<{ token: string; resealed: boolean }> {
+  async #openBotToken(): Promise<{ token: string; resealed: boolean; sealed: string }> {
     const account = this.#ledger.account();
     if (!account) throw new Error("instance not provisioned");
     const sealed = account.bot_token_sealed;
@@ -682,7 +679,7 @@ export class CreditAccount extends DurableObject<Env> {
     );
     const { plaintext, keyIndex } = await openSealed(keys, sealed);
     const current = keys[0];
-    if (keyIndex === 0 || !current) return { token: plaintext, resealed: false };
+    if (keyIndex === 0 || !current) return { token: plaintext, resealed: false, sealed };
     const resealed = await encryptSecret(current, plaintext);
     // Only over the value read above: an await ran since, and a new token may have been stored meanwhile.
     this.#tx(() => this.#ledger.updateAccount("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, sealed));
@@ -695,7 +692,7 @@ export class CreditAccount extends DurableObject<Env> {
       log("warn", "registry_reseal_failed", { instanceId: account.instance_id, error: describeError(error) });
     }
     log("info", "bot_token_resealed", { instanceId: account.instance_id });
-    return { token: plaintext, resealed: true };
+    return { token: plaintext, resealed: true, sealed: resealed };
   }
 
   /** Starts draining the inbox unless a drain is already running in this object. */

@@ -111,14 +111,20 @@ export const BotConnected = z
   })
   .openapi("BotConnected");
 
+/** `?limit=` of a paged route: 1 to `max`, digits only. */
+function pageLimit(max: number) {
+  const message = `must be a number from 1 to ${max}`;
+  return z
+    .string()
+    .regex(new RegExp(`^\\d{1,${String(max).length}}$`), message)
+    .refine((s) => Number(s) >= 1 && Number(s) <= max, message)
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" } });
+}
+
 export const ResealQuery = z.object({
   cursor: InstanceId.optional().openapi({ param: { name: "cursor", in: "query" } }),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a number from 1 to 200")
-    .refine((s) => Number(s) >= 1 && Number(s) <= 200, "must be a number from 1 to 200")
-    .optional()
-    .openapi({ param: { name: "limit", in: "query" } }),
+  limit: pageLimit(200),
 });
 
 export const ResealPage = z
@@ -197,12 +203,7 @@ export const LedgerQuery = z.object({
     .regex(/^[1-9]\d{0,15}$/, "must be an entryId from a previous page")
     .optional()
     .openapi({ param: { name: "cursor", in: "query" } }),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, "must be a number from 1 to 1000")
-    .refine((s) => Number(s) >= 1 && Number(s) <= 1000, "must be a number from 1 to 1000")
-    .optional()
-    .openapi({ param: { name: "limit", in: "query" } }),
+  limit: pageLimit(1000),
 });
 
 export const LedgerPageSchema = z

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { decryptSecret, encryptSecret, importEncryptionKey } from "../../src/crypto";
+import { decryptSecret, encryptSecret, importEncryptionKey, sha256Hex } from "../../src/crypto";
 import { ADMIN, api, botToken, freshId, provision, stub, USD } from "../helpers";
 import {
   deliver,
@@ -220,10 +220,6 @@ describe("OpenAPI", () => {
 });
 
 describe("admin API: rotating an instance's credentials", () => {
-  const sha256 = async (text: string) =>
-    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
-      .map((b) => b.toString(16).padStart(2, "0"))
-      .join("");
   const registryRow = async (id: string) =>
     (await env.DB.prepare("SELECT * FROM instances WHERE id = ?").bind(id).first()) as Record<string, string>;
 
@@ -256,7 +252,7 @@ describe("admin API: rotating an instance's credentials", () => {
 
     // The registry keeps the new key's hash, never a key.
     const row = await registryRow(inst.id);
-    expect(row.api_key_hash).toBe(await sha256(apiKey));
+    expect(row.api_key_hash).toBe(await sha256Hex(apiKey));
     expect(JSON.stringify(row)).not.toContain(apiKey);
 
     // Rotating again retires the second key too.
@@ -315,7 +311,7 @@ describe("admin API: rotating an instance's credentials", () => {
     const after = await registryRow(inst.id);
     expect(after.bot_token_sealed).toMatch(/^v1\./);
     expect(after.bot_token_sealed).not.toBe(before.bot_token_sealed);
-    expect(after.webhook_secret_hash).toBe(await sha256(newSecret));
+    expect(after.webhook_secret_hash).toBe(await sha256Hex(newSecret));
     expect(JSON.stringify(after)).not.toContain(newToken.split(":")[1]);
     const view = await api(`/admin/instances/${inst.id}`, { headers: ADMIN });
     expect(view.json.botUsername).toBe(res.json.botUsername);
@@ -358,10 +354,6 @@ describe("admin API: rotating an instance's credentials", () => {
 });
 
 describe("rotating TOKEN_ENCRYPTION_KEY", () => {
-  const sha256 = async (text: string) =>
-    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
-      .map((b) => b.toString(16).padStart(2, "0"))
-      .join("");
   const sealedInObject = (id: string) =>
     runInDurableObject(stub(id), (_, state) =>
       String(state.storage.sql.exec("SELECT bot_token_sealed AS s FROM account").one().s),
@@ -378,7 +370,7 @@ describe("rotating TOKEN_ENCRYPTION_KEY", () => {
     const sealed = await encryptSecret(await importEncryptionKey(base64Key), inst.botToken);
     const replaced = await stub(inst.id).replaceBotCredentials({
       botTokenSealed: sealed,
-      webhookSecretHash: await sha256(await webhookSecret(inst.botToken)),
+      webhookSecretHash: await sha256Hex(await webhookSecret(inst.botToken)),
       botId: status.botId,
       botUsername: status.botUsername,
     });
