@@ -13,7 +13,7 @@ import path from "node:path";
 import { type RunningStandins, startStandins } from "../standins";
 import { ADMIN_TOKEN, AppClient, STRIPE_WEBHOOK_SECRET } from "./lib/app";
 import { allChecks, type Environment, evaluateTargets, type Results, resultsMarkdown } from "./lib/report";
-import { appBindings, applyMigrations, bundle, ROOT, type RunningWorker, startWorker } from "./lib/runtime";
+import { appBindings, applyMigrations, bundle, pinCores, ROOT, type RunningWorker, startWorker } from "./lib/runtime";
 import {
   historyCost,
   hotInstance,
@@ -139,6 +139,8 @@ async function main(): Promise<number> {
     closers.push(() => standins.close());
     const stack = await startStack("main", path.join(work, "state"), { app, baseline }, standins, work);
     closers.push(() => stack.close());
+    const pinning = pinCores([stack.app.pid, stack.baseline.pid]);
+    log(`cores: ${pinning}`);
     await fetch(`${standins.stripe.origin}/__control/webhook-endpoint`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -156,6 +158,7 @@ async function main(): Promise<number> {
     if (diskWork) {
       log("1. hot instance, state on disk");
       const diskStack = await startStack("disk", path.join(diskWork, "state"), { app, baseline }, standins, work);
+      pinCores([diskStack.app.pid, diskStack.baseline.pid]);
       try {
         await warmUp(diskStack, settings, log);
         disk = await hotInstance(diskStack, settings, log, {
@@ -194,6 +197,7 @@ async function main(): Promise<number> {
       stateDir: shm
         ? `tmpfs (/dev/shm)${diskWork ? "; scenario 1 at c=16 repeated with the state on disk" : ""}`
         : os.tmpdir(),
+      pinning,
       seconds: (performance.now() - t0) / 1000,
     };
     const results: Results = { env, settings, hot, disk, history, many, stats, burst };

@@ -65,6 +65,19 @@ export async function timingSafeEqualStrings(a: string, b: string): Promise<bool
   return diff === 0;
 }
 
+/**
+ * Constant-time comparison of two hex digests (say a stored key hash and a presented one): every
+ * character is visited whatever the contents. Sync, so it fits inside a Durable Object transaction; plain
+ * JS because it runs on every debit, where encoding both strings for `crypto.subtle.timingSafeEqual` cost
+ * more than the rest of the authorization (about 8% of a debit's CPU in the benchmark).
+ */
+export function sameDigest(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 const SEALED_VERSION = "v1";
 const IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;

@@ -17,6 +17,8 @@ export interface Environment {
   workerd: string;
   autocannon: string;
   stateDir: string;
+  /** How the Workers and the load generator were placed on the cores. */
+  pinning: string;
   seconds: number;
 }
 
@@ -169,6 +171,7 @@ export function resultsMarkdown(r: Results): string {
           `node ${e.node}, wrangler ${e.wrangler}, miniflare ${e.miniflare}, workerd ${e.workerd}, autocannon ${e.autocannon}`,
         ],
         ["state", e.stateDir],
+        ["cores", e.pinning],
         [
           "cells",
           `${r.settings.rounds} × ${r.settings.seconds} s per cell, interleaved with the cells it is compared with`,

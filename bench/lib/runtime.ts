@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -75,6 +75,43 @@ export function cpuTimeMs(pid: number | null): number | null {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Gives the Workers and the load generator a core each: every workerd on the last core, this process
+ * (autocannon, the stand-ins, the harness) on the others. Left to the scheduler, the load generator and
+ * workerd share both cores and take turns on each, and a request's CPU cost moved by ±20% between cells
+ * of the same code; pinned, every target is measured on the same single core. Returns what was done,
+ * for the report; nothing is pinned with fewer than 2 cores or without `taskset` (util-linux).
+ */
+export function pinCores(workerPids: (number | null)[]): string {
+  const cpus = allowedCpus();
+  const pids = workerPids.filter((pid): pid is number => pid !== null);
+  if (cpus.length < 2) return "not pinned (1 core)";
+  if (pids.length < workerPids.length) return "not pinned (a workerd process was not found)";
+  const serverCore = String(cpus.at(-1));
+  const loadCores = cpus.slice(0, -1).join(",");
+  try {
+    for (const pid of pids) execFileSync("taskset", ["-a", "-cp", serverCore, String(pid)], { stdio: "ignore" });
+    execFileSync("taskset", ["-a", "-cp", loadCores, String(process.pid)], { stdio: "ignore" });
+  } catch {
+    return "not pinned (taskset failed or is missing)";
+  }
+  return `workerd on CPU ${serverCore}, load generator on CPU ${loadCores} (taskset)`;
+}
+
+/** The CPUs this process may run on (a container may allow fewer, or others, than the machine has). */
+function allowedCpus(): number[] {
+  try {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "";
+    return list.split(",").flatMap((part) => {
+      const [from, to = from] = part.split("-").map(Number);
+      if (from === undefined || to === undefined || Number.isNaN(from) || Number.isNaN(to)) return [];
+      return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    });
+  } catch {
+    return [];
   }
 }
 

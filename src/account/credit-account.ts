@@ -5,7 +5,7 @@ import { billingCommand } from "../billing/commands";
 import { Billing, type BillingRow, RetryLater } from "../billing/engine";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
-import { encryptSecret, openSealed, tokenKeyring } from "../crypto";
+import { encryptSecret, openSealed, sameDigest, tokenKeyring } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
 import { telegramApi } from "../telegram/api";
@@ -90,16 +90,6 @@ interface KnownBalance {
   account: AccountRow;
   balanceMicros: number;
   heldMicros: number;
-}
-
-const encoder = new TextEncoder();
-
-/** Constant-time comparison of two hex digests (sync, so it fits inside a transaction). */
-function sameDigest(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  if (x.byteLength !== y.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(x, y);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   importEncryptionKey,
   openSealed,
   randomToken,
+  sameDigest,
   sha256Hex,
   timingSafeEqualStrings,
   tokenKeyring,
@@ -55,6 +56,20 @@ describe("randomToken", () => {
 
   it("refuses impossible sizes", () => {
     for (const bad of [0, -1, 1.5, 65_537, Number.NaN]) expect(() => randomToken(bad)).toThrow(RangeError);
+  });
+});
+
+describe("sameDigest", () => {
+  it("accepts only the same digest, whichever character differs", async () => {
+    const digest = await sha256Hex("key_one");
+    expect(sameDigest(digest, digest)).toBe(true);
+    expect(sameDigest(digest, await sha256Hex("key_two"))).toBe(false);
+    for (const at of [0, 31, 63]) {
+      const flipped = digest.slice(0, at) + (digest[at] === "0" ? "1" : "0") + digest.slice(at + 1);
+      expect(sameDigest(digest, flipped)).toBe(false);
+    }
+    expect(sameDigest(digest, digest.slice(0, 63))).toBe(false);
+    expect(sameDigest(digest, "")).toBe(false);
   });
 });
 
