@@ -78,7 +78,7 @@ async function startStack(
   scripts: { app: string; baseline: string },
   standins: RunningStandins,
   logDir: string,
-): Promise<Stack & { close(): Promise<void> }> {
+): Promise<Stack & { pinning: string; close(): Promise<void> }> {
   const started: RunningWorker[] = [];
   try {
     const app = await startWorker({
@@ -102,12 +102,14 @@ async function startStack(
     });
     started.push(baseline);
     await applyMigrations(app, "DB", path.join(ROOT, "migrations"));
+    const pinning = pinCores([app.pid, baseline.pid]);
     log(
-      `${name}: app ${app.url} (workerd ${app.pid ?? "?"}), baselines ${baseline.url} (workerd ${baseline.pid ?? "?"})`,
+      `${name}: app ${app.url} (workerd ${app.pid ?? "?"}), baselines ${baseline.url} (workerd ${baseline.pid ?? "?"}); cores: ${pinning}`,
     );
     return {
       app,
       baseline,
+      pinning,
       client: new AppClient(app.url),
       async close() {
         await Promise.all(started.map((w) => w.close()));
@@ -139,8 +141,6 @@ async function main(): Promise<number> {
     closers.push(() => standins.close());
     const stack = await startStack("main", path.join(work, "state"), { app, baseline }, standins, work);
     closers.push(() => stack.close());
-    const pinning = pinCores([stack.app.pid, stack.baseline.pid]);
-    log(`cores: ${pinning}`);
     await fetch(`${standins.stripe.origin}/__control/webhook-endpoint`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -158,7 +158,6 @@ async function main(): Promise<number> {
     if (diskWork) {
       log("1. hot instance, state on disk");
       const diskStack = await startStack("disk", path.join(diskWork, "state"), { app, baseline }, standins, work);
-      pinCores([diskStack.app.pid, diskStack.baseline.pid]);
       try {
         await warmUp(diskStack, settings, log);
         disk = await hotInstance(diskStack, settings, log, {
@@ -197,7 +196,7 @@ async function main(): Promise<number> {
       stateDir: shm
         ? `tmpfs (/dev/shm)${diskWork ? "; scenario 1 at c=16 repeated with the state on disk" : ""}`
         : os.tmpdir(),
-      pinning,
+      pinning: stack.pinning,
       seconds: (performance.now() - t0) / 1000,
     };
     const results: Results = { env, settings, hot, disk, history, many, stats, burst };

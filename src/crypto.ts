@@ -51,18 +51,8 @@ export function randomToken(bytes = 32): string {
  * fixed-size digests first, and the digests are compared in constant time.
  */
 export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  const subtle: Partial<Pick<SubtleCrypto, "timingSafeEqual">> = crypto.subtle;
-  if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(x, y);
-  // Node has no timingSafeEqual on SubtleCrypto; the XOR loop visits every byte whatever the contents.
-  const left = new Uint8Array(x);
-  const right = new Uint8Array(y);
-  let diff = left.length ^ right.length;
-  for (let i = 0; i < left.length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  return diff === 0;
+  const [x, y] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
+  return sameDigest(x, y);
 }
 
 /**
