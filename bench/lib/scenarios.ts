@@ -36,6 +36,8 @@ export interface Cell {
   load: LoadResult;
   /** Fresh debits per second (answers without `Idempotent-Replayed`); null for the baselines. */
   debitsPerSecond: number | null;
+  /** Each round's own figures, in round order: every target ran once per round, back to back. */
+  rounds: { perSecond: number; debitsPerSecond: number | null }[];
 }
 
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -55,7 +57,7 @@ interface Target {
 /** Runs every target `rounds` times, rotating the order each round, and combines each target's runs. */
 async function interleaved(targets: Target[], connections: number, settings: Settings, log: Log): Promise<Cell[]> {
   const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
-  const charges = new Map<string, number>(targets.map((t) => [t.name, 0]));
+  const charges = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of rotate(targets, round)) {
       const before = target.book?.chargesSeen() ?? 0;
@@ -67,19 +69,25 @@ async function interleaved(targets: Target[], connections: number, settings: Set
         pid: target.worker.pid,
       });
       runs.get(target.name)?.push(load);
-      charges.set(target.name, (charges.get(target.name) ?? 0) + (target.book?.chargesSeen() ?? 0) - before);
+      charges.get(target.name)?.push((target.book?.chargesSeen() ?? 0) - before);
       log(
         `  ${target.name} c=${connections} round ${round + 1}: ${load.perSecond.toFixed(0)}/s p50 ${load.p50.toFixed(2)} ms`,
       );
     }
   }
   return targets.map((t) => {
-    const load = combine(runs.get(t.name) ?? []);
+    const loads = runs.get(t.name) ?? [];
+    const fresh = charges.get(t.name) ?? [];
+    const load = combine(loads);
     return {
       target: t.name,
       connections,
       load,
-      debitsPerSecond: t.book ? (charges.get(t.name) ?? 0) / load.seconds : null,
+      debitsPerSecond: t.book ? fresh.reduce((sum, n) => sum + n, 0) / load.seconds : null,
+      rounds: loads.map((l, i) => ({
+        perSecond: l.perSecond,
+        debitsPerSecond: t.book ? (fresh[i] ?? 0) / l.seconds : null,
+      })),
     };
   });
 }
