@@ -287,8 +287,6 @@ export class Ledger {
     account: AccountRow | null,
   ): { outcome: Outcome<ChargeResult>; heldMicros: number } {
     let heldMicros = account?.held_micros ?? 0;
-    const prior = this.#replayDebit(input.idempotencyKey, input.fingerprint);
-    if (prior) return { outcome: prior, heldMicros };
     if (heldMicros > 0) heldMicros -= this.expireHolds(now);
     const decision = canSpend(
       (account?.balance_micros ?? 0) - heldMicros,
@@ -296,8 +294,11 @@ export class Ledger {
       input.operation,
       this.config.backgroundFloorMicros,
     );
-    if (!decision.ok) return { outcome: decision, heldMicros };
-    const { seq, balanceAfter } = this.append(now, {
+    // A retry is answered from its first entry, even when the balance has run down since.
+    const replay = () => this.#replayDebit(input.idempotencyKey, input.fingerprint);
+    if (!decision.ok) return { outcome: replay() ?? decision, heldMicros };
+    // A fresh debit (nearly every one) is this one statement; only a key already charged reads its entry.
+    const appended = this.#insert(now, {
       kind: "usage",
       amountMicros: -input.costMicros,
       operation: input.operation,
@@ -305,6 +306,8 @@ export class Ledger {
       endUserId: input.endUserId ?? null,
       fingerprint: input.fingerprint,
     });
+    if (!appended) return { outcome: replay() ?? reusedKey(), heldMicros };
+    const { seq, balanceAfter } = appended;
     this.#spent(input.costMicros);
     const charged: ChargeResult = {
       chargedMicros: input.costMicros,
@@ -461,13 +464,25 @@ export class Ledger {
 
   /** Appends a ledger entry and moves the balance; the alarm copies the entry to D1 (see outbox.ts). */
   append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
+    const appended = this.#insert(now, entry);
+    if (!appended) throw new Error(`ledger: a ${entry.kind} entry with this idempotency key is already recorded`);
+    return appended;
+  }
+
+  /**
+   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger: the
+   * unique index `ledger_usage_key` makes the insert itself the check, so a key is never charged twice.
+   */
+  #insert(now: number, entry: NewEntry): { seq: number; balanceAfter: number } | undefined {
     // The entry takes its balance_after from the account row, and inserting it moves the balance
     // (trigger ledger_moves_balance): one statement, and no way to move one without the other.
+    // (`WHERE true` lets SQLite tell the SELECT's end from the upsert clause.)
     const row = this.sql
       .exec<{ seq: number; balance_after_micros: number }>(
         `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id,
                              reference, memo, created_at, fingerprint)
-         SELECT ?1, ?2, ?3, balance_micros + ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM account
+         SELECT ?1, ?2, ?3, balance_micros + ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM account WHERE true
+         ON CONFLICT (idempotency_key) WHERE kind = 'usage' DO NOTHING
          RETURNING seq, balance_after_micros`,
         entry.kind,
         entry.operation ?? null,
@@ -479,7 +494,8 @@ export class Ledger {
         now,
         entry.fingerprint ?? null,
       )
-      .one();
+      .toArray()[0];
+    if (!row) return undefined;
     const balanceAfter = row.balance_after_micros;
     // The one write that keeps the cached row instead of dropping it: the hot path's own.
     const cached = this.#memory.account;

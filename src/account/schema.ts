@@ -213,6 +213,12 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
    CREATE TRIGGER IF NOT EXISTS ledger_moves_balance AFTER INSERT ON ledger BEGIN
      UPDATE account SET balance_micros = NEW.balance_after_micros;
    END;`,
+  // A debit's idempotency key is unique on the ledger: the insert itself refuses a second charge
+  // (Ledger.debit: `ON CONFLICT … DO NOTHING`), and no path can record one twice. Existing ledgers hold
+  // each key once already: every debit so far was inserted after a lookup of its key in the same
+  // transaction (until 2026-12-05 in records kept 30 days; the first ledger dates from 2026-11-25).
+  `DROP INDEX IF EXISTS ledger_usage_key;
+   CREATE UNIQUE INDEX ledger_usage_key ON ledger (idempotency_key) WHERE kind = 'usage';`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

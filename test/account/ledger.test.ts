@@ -69,6 +69,66 @@ describe("CreditAccount ledger", () => {
     expect(other).toMatchObject({ ok: false, reason: "idempotency_key_reused" });
   });
 
+  it("a retry is answered from its first entry after the balance ran down; other parameters are still refused", async () => {
+    const { s } = await newAccount(1);
+    const first = await s.charge(internal, charge("all", USD));
+    expect(first).toMatchObject({ ok: true, balanceMicros: 0, replayed: false });
+    // Nothing left to spend: the retry is still the first result, not a 402, and charges nothing.
+    const again = await s.charge(internal, charge("all", USD));
+    if (first.ok) expect(again).toEqual({ ...first, replayed: true });
+    // The same key with another cost: refused as a reused key (409) before the balance is looked at.
+    expect(await s.charge(internal, charge("all", 2 * USD))).toMatchObject({
+      ok: false,
+      reason: "idempotency_key_reused",
+    });
+    const page = await s.ledger(null, 10);
+    expect(page.ok && page.entries.filter((e) => e.kind === "usage").length).toBe(1);
+    expect(await s.balance(internal)).toMatchObject({ ok: true, balanceMicros: 0 });
+  });
+
+  it("the ledger itself holds a debit's key once: a second entry is refused, whatever the caller checked", async () => {
+    const { s } = await newAccount(5);
+    await s.charge(internal, charge("once", 1000));
+    const outcome = await runInDurableObject(s, (_i, state) => {
+      const sql = state.storage.sql;
+      const ledger = new Ledger(sql, loadConfig(env));
+      const entry = {
+        kind: "usage",
+        amountMicros: -1000,
+        idempotencyKey: "once",
+        fingerprint: "response:1000",
+      } as const;
+      const refused = (fn: () => unknown) => {
+        try {
+          state.storage.transactionSync(fn);
+          return null;
+        } catch (error) {
+          return error instanceof Error ? error.message : String(error);
+        }
+      };
+      return {
+        // Past the debit's lookup: the append is refused and nothing moves.
+        append: refused(() => ledger.append(0, entry)),
+        // Past the code altogether: the unique index refuses the row.
+        sql: refused(() =>
+          sql.exec(
+            "INSERT INTO ledger (kind, amount_micros, balance_after_micros, idempotency_key, created_at) VALUES ('usage', -1000, 0, 'once', 0)",
+          ),
+        ),
+        // Other kinds may repeat a key (a hold's settle entry carries the hold's key): not covered by the index.
+        other: refused(() => ledger.append(0, { kind: "adjustment", amountMicros: 1, idempotencyKey: "once" })),
+        index: sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'ledger_usage_key'").one().sql,
+      };
+    });
+    expect(outcome.append).toMatch(/already recorded/);
+    expect(outcome.sql).toMatch(/UNIQUE constraint failed/);
+    expect(outcome.other).toBeNull();
+    expect(outcome.index).toMatch(/^CREATE UNIQUE INDEX/);
+    // Only the first debit and the adjustment moved the balance.
+    await runInDurableObject(s, (_i, state) => new Ledger(state.storage.sql, loadConfig(env)).forgetCachedRows());
+    expect(await s.balance(internal)).toMatchObject({ ok: true, balanceMicros: 5 * USD - 1000 + 1 });
+  });
+
   it("background operations leave the floor for user answers", async () => {
     const { s } = await newAccount(6);
     // Floor is $5: a $1.50 background job on $6 would leave $4.50.
@@ -276,8 +336,8 @@ describe("rollups", () => {
           )
           .toArray();
         for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
-        const last = ACCOUNT_MIGRATIONS.length - 1;
-        for (const step of ACCOUNT_MIGRATIONS.slice(0, last)) sql.exec(step);
+        const cursorsStep = ACCOUNT_MIGRATIONS.findIndex((step) => step.includes("CREATE TABLE IF NOT EXISTS cursors"));
+        for (const step of ACCOUNT_MIGRATIONS.slice(0, cursorsStep)) sql.exec(step);
         for (let i = 1; i <= 5; i++) {
           sql.exec(
             "INSERT INTO ledger (kind, amount_micros, balance_after_micros, idempotency_key, created_at) VALUES ('usage', -1, ?, ?, 0)",
@@ -288,7 +348,7 @@ describe("rollups", () => {
         // Debits kept their fingerprints in separate records (k1's is past their retention).
         sql.exec("INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES ('usage:k2', 'f2', '{}', 0)");
         sql.exec("INSERT INTO outbox (seq) VALUES (3), (4), (5)");
-        sql.exec(ACCOUNT_MIGRATIONS[last] as string);
+        for (const step of ACCOUNT_MIGRATIONS.slice(cursorsStep)) sql.exec(step);
         return {
           cursors: sql.exec("SELECT name, seq FROM cursors ORDER BY name").toArray(),
           fingerprints: sql
