@@ -111,6 +111,11 @@ const ROLLUP_END_USERS = `WITH per_day AS (
                             ELSE excluded.spend_day_micros END,
     spend_day = excluded.spend_day`;
 
+/** Why an insert recorded nothing: an account row is missing, or a debit's key is already on the ledger. */
+function notRecorded(kind: LedgerKind): string {
+  return `ledger: no ${kind} entry recorded (no account row${kind === "usage" ? ", or a usage entry with this idempotency key is already recorded" : ""})`;
+}
+
 function reusedKey(): { ok: false; reason: "idempotency_key_reused"; message: string } {
   return {
     ok: false,
@@ -306,7 +311,12 @@ export class Ledger {
       endUserId: input.endUserId ?? null,
       fingerprint: input.fingerprint,
     });
-    if (!appended) return { outcome: replay() ?? reusedKey(), heldMicros };
+    if (!appended) {
+      // Nothing inserted and no entry for the key: there is no account row (a caller's bug, never a retry).
+      const prior = replay();
+      if (!prior) throw new Error(notRecorded("usage"));
+      return { outcome: prior, heldMicros };
+    }
     const { seq, balanceAfter } = appended;
     this.#spent(input.costMicros);
     const charged: ChargeResult = {
@@ -465,12 +475,13 @@ export class Ledger {
   /** Appends a ledger entry and moves the balance; the alarm copies the entry to D1 (see outbox.ts). */
   append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
     const appended = this.#insert(now, entry);
-    if (!appended) throw new Error(`ledger: a ${entry.kind} entry with this idempotency key is already recorded`);
+    if (!appended) throw new Error(notRecorded(entry.kind));
     return appended;
   }
 
   /**
-   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger: the
+   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger (or,
+   * which the callers rule out first, when the account row does not exist): the
    * unique index `ledger_usage_key` makes the insert itself the check, so a key is never charged twice.
    */
   #insert(now: number, entry: NewEntry): { seq: number; balanceAfter: number } | undefined {

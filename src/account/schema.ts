@@ -216,7 +216,8 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // A debit's idempotency key is unique on the ledger: the insert itself refuses a second charge
   // (Ledger.debit: `ON CONFLICT … DO NOTHING`), and no path can record one twice. Existing ledgers hold
   // each key once already: every debit so far was inserted after a lookup of its key in the same
-  // transaction (until 2026-12-05 in records kept 30 days; the first ledger dates from 2026-11-25).
+  // transaction (until 2026-12-05 in records kept 30 days; the first ledger dates from 2026-11-25). Were
+  // the index ever to fail, the step rolls back whole and the object refuses calls until fixed: nothing is lost.
   `DROP INDEX IF EXISTS ledger_usage_key;
    CREATE UNIQUE INDEX ledger_usage_key ON ledger (idempotency_key) WHERE kind = 'usage';`,
 ];
