@@ -16,7 +16,7 @@ import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, hasPendingHistory, logFlushFailure, writeProjection } from "./outbox";
-import { backoffMs, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "./rules";
+import { backoffMs, type EarlyWarning, earlyWarning, isOutOfCredits, MAX_JOB_ATTEMPTS, runwayHours } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
@@ -49,8 +49,6 @@ const INBOX_SAFETY_DELAY_MS = 30_000;
 const OVERDUE_ALARM_MS = 10 * 60_000;
 /** Jobs processed at once (each may wait on the model). */
 const INBOX_CONCURRENCY = 8;
-/** A job that failed this often is dropped (and logged) instead of retried forever. */
-const MAX_JOB_ATTEMPTS = 5;
 /** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
 const ANSWER_HOLD_TTL_MS = 5 * 60_000;
 

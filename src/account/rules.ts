@@ -43,6 +43,16 @@ export function backoffMs(attempt: number): number {
   return Math.min(300_000, 2_000 * 2 ** Math.min(attempt, 8));
 }
 
+/** A Telegram job that failed this often is dropped (and logged) instead of retried forever. */
+export const MAX_JOB_ATTEMPTS = 5;
+
+/** The longest a Telegram job keeps retrying: the backoffs before each attempt but the first (2 + 4 + 8 + 16 s). */
+export function jobRetryScheduleMs(): number {
+  let total = 0;
+  for (let attempt = 0; attempt < MAX_JOB_ATTEMPTS - 1; attempt++) total += backoffMs(attempt);
+  return total;
+}
+
 export const HOUR_MS = 3_600_000;
 
 /** Hour number since the epoch, the key of the hourly rollups. */

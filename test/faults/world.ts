@@ -7,6 +7,7 @@ import {
   runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
+import { jobRetryScheduleMs } from "../../src/account/rules";
 import { loadConfig } from "../../src/env";
 import worker from "../../src/index";
 import { signPayload } from "../../standins/stripe";
@@ -38,6 +39,13 @@ export class Violation extends Error {
     this.name = "Violation";
   }
 }
+
+/**
+ * How long an object may stay busy after a step: a Telegram job's whole retry schedule (consecutive fault
+ * steps can refuse every attempt but the last) plus a margin for the sends and their in-request retries.
+ * Still busy after that, the object has lost track of its work: a liveness violation.
+ */
+const QUIET_WITHIN_MS = jobRetryScheduleMs() + 15_000;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -480,8 +488,9 @@ export class World {
       // I5 is also watched while the object works: two recharges in flight may not last until the snapshot.
       if (b.inFlight > 1) throw new Violation("I5 one recharge", `${b.inFlight} automatic recharges in flight`);
       if (b.updates === 0 && b.due === 0) return;
-      if (Date.now() - started > 25_000) {
-        throw new Violation("liveness", `work still pending 25 s later: ${JSON.stringify(b)}`);
+      if (Date.now() - started > QUIET_WITHIN_MS) {
+        const seconds = Math.round(QUIET_WITHIN_MS / 1000);
+        throw new Violation("liveness", `work still pending ${seconds} s later: ${JSON.stringify(b)}`);
       }
       await sleep(20);
     }
