@@ -480,9 +480,9 @@ export class Ledger {
   }
 
   /**
-   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger (or,
-   * which the callers rule out first, when the account row does not exist): the
+   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger: the
    * unique index `ledger_usage_key` makes the insert itself the check, so a key is never charged twice.
+   * (Nothing is inserted without an account row either; the callers rule that out first.)
    */
   #insert(now: number, entry: NewEntry): { seq: number; balanceAfter: number } | undefined {
     // The entry takes its balance_after from the account row, and inserting it moves the balance
