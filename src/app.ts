@@ -78,10 +78,8 @@ export function createApp() {
     if (error instanceof ApiError) return c.json(error.toBody(), error.status);
     if (error instanceof HTTPException) {
       if (error.status === 413) return errorResponse("payload_too_large", "The request body is too large.");
+      // zod-openapi's media-type gate (a route's body declared JSON, another type sent).
       if (error.status === 415) return errorResponse("unsupported_media_type", "Send the body as application/json.");
-      if (/content-type/i.test(error.message)) {
-        return errorResponse("unsupported_media_type", "Send the body as application/json.");
-      }
       if (error.status === 400) return errorResponse("malformed_json", "The request body is not valid JSON.");
       return errorResponse("invalid_request", error.message);
     }
