@@ -1,4 +1,5 @@
 import autocannon, { type Context, type RequestSpec } from "autocannon";
+import { sleep } from "./app";
 import { cpuTimeMs } from "./runtime";
 
 /** One timed run of autocannon against one target, with exact latency percentiles and CPU accounting. */
@@ -10,11 +11,23 @@ export interface LoadSpec {
   requests: RequestSpec[];
   /** The workerd process serving the target, to measure its CPU time per request. */
   pid: number | null;
+  /**
+   * After the load, wait until the process has been idle this long, and charge the CPU it used until then
+   * (work the requests left behind: the object's alarm copies history and catches up the rollups up to
+   * `FLUSH_DELAY_MS` after a debit) to this run. Without it that work lands in the next target's run.
+   */
+  quietMs?: number;
 }
 
 export interface LoadResult {
   connections: number;
+  /**
+   * The seconds the run is charged: the load's own, plus the CPU time of the work it left behind (see
+   * `quietMs`). On the target's one core that time is taken from requests, so rates divide by this.
+   */
   seconds: number;
+  /** CPU time of the work left behind after the load (ms; included in `serverCpuMs` and `seconds`). */
+  deferredCpuMs: number;
   responses: number;
   ok: number;
   non2xx: number;
@@ -66,18 +79,22 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
   const result = await instance;
   const elapsedS = (performance.now() - started) / 1000;
   const client = process.cpuUsage(clientBefore);
-  const cpuAfter = cpuTimeMs(spec.pid);
+  const loadCpuAfter = cpuTimeMs(spec.pid);
+  const deferredCpuMs = spec.quietMs ? await cpuUntilQuiet(spec.pid, spec.quietMs) : 0;
+  const cpuAfter = loadCpuAfter === null ? null : loadCpuAfter + deferredCpuMs;
+  const seconds = result.duration + deferredCpuMs / 1000;
   const sorted = samples.slice(0, count).sort();
   const responses = result["2xx"] + result.non2xx;
   return {
     connections: spec.connections,
-    seconds: result.duration,
+    seconds,
+    deferredCpuMs,
     responses,
     ok: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    perSecond: result["2xx"] / result.duration,
+    perSecond: result["2xx"] / seconds,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     serverCpuUsPerRequest:
@@ -87,6 +104,35 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
     serverCpuMs: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null,
     clientCpuMs: (client.user + client.system) / 1000,
   };
+}
+
+const QUIET_SAMPLE_MS = 100;
+/** A process using at most this share of a core over the quiet window counts as idle (CPU time comes in 10 ms ticks). */
+const IDLE_SHARE = 0.02;
+const QUIET_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until `pid` has been idle for `quietMs`; returns the CPU time (ms) it used from the call until the
+ * idle window began. Without a process to watch it only waits.
+ */
+async function cpuUntilQuiet(pid: number | null, quietMs: number): Promise<number> {
+  const started = performance.now();
+  const first = cpuTimeMs(pid);
+  if (first === null) {
+    await sleep(quietMs);
+    return 0;
+  }
+  const samples = [{ at: started, cpu: first }];
+  for (;;) {
+    await sleep(QUIET_SAMPLE_MS);
+    const at = performance.now();
+    const cpu = cpuTimeMs(pid) ?? first;
+    samples.push({ at, cpu });
+    // The latest sample at least `quietMs` old: the CPU used since then tells whether the window was idle.
+    const windowStart = samples.findLast((s) => s.at <= at - quietMs);
+    if (windowStart && cpu - windowStart.cpu <= quietMs * IDLE_SHARE) return windowStart.cpu - first;
+    if (at - started > QUIET_TIMEOUT_MS) return cpu - first;
+  }
 }
 
 /** Several runs of the same cell (interleaved with other targets) taken together. */
@@ -105,10 +151,12 @@ export function combine(results: LoadResult[]): LoadResult {
   const responses = sum((r) => r.responses);
   const ok = sum((r) => r.ok);
   const serverCpuMs = results.every((r) => r.serverCpuMs !== null) ? sum((r) => r.serverCpuMs ?? 0) : null;
+  const deferredCpuMs = sum((r) => r.deferredCpuMs);
   const clientCpuMs = sum((r) => r.clientCpuMs);
   return {
     connections: first.connections,
     seconds,
+    deferredCpuMs,
     responses,
     ok,
     non2xx: sum((r) => r.non2xx),

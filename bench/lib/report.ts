@@ -1,6 +1,17 @@
+import { FLUSH_DELAY_MS } from "../../src/account/rules";
 import type { CheckOutcome } from "./checks";
 import type { LoadResult } from "./load";
-import type { BurstResult, Cell, HistoryResult, HotResult, ManyResult, Settings, StatsResult } from "./scenarios";
+import {
+  APP_QUIET_MS,
+  BASELINE_QUIET_MS,
+  type BurstResult,
+  type Cell,
+  type HistoryResult,
+  type HotResult,
+  type ManyResult,
+  type Settings,
+  type StatsResult,
+} from "./scenarios";
 
 export interface Environment {
   date: string;
@@ -64,13 +75,14 @@ function table(head: string[], rows: string[][]): string {
 
 const isBaselineA = (c: Cell) => c.target.startsWith("baseline (a)");
 const isBaselineB = (c: Cell) => c.target.startsWith("baseline (b)");
+const isDebit = (c: Cell) => c.target.startsWith("usage debit");
 
 /** Debits/s of the app over req/s of a baseline at the same concurrency (the app counts fresh debits only). */
 function hotRatios(cells: Cell[], connections: number) {
   const at = cells.filter((c) => c.connections === connections);
   const a = at.find(isBaselineA);
   const b = at.find(isBaselineB);
-  const app = at.find((c) => c.target.startsWith("usage debit"));
+  const app = at.find(isDebit);
   const debits = app?.debitsPerSecond ?? Number.NaN;
   // Round i of the app against round i of a baseline: the two ran back to back, so a slow spell of the
   // shared machine shows as a spread here instead of hiding in the totals.
@@ -91,7 +103,7 @@ function hotRatios(cells: Cell[], connections: number) {
 function hotTable(hot: HotResult): string {
   const rows = hot.cells.map((c) => {
     const r = hotRatios(hot.cells, c.connections);
-    const isApp = c.target.startsWith("usage debit");
+    const isApp = isDebit(c);
     return [
       String(c.connections),
       c.target,
@@ -197,7 +209,7 @@ export function resultsMarkdown(r: Results): string {
         ["cores", e.pinning],
         [
           "cells",
-          `${r.settings.rounds} × ${r.settings.seconds} s per cell, interleaved with the cells it is compared with`,
+          `${r.settings.rounds} × ${r.settings.seconds} s per cell, interleaved with the cells it is compared with; each run ends when its workerd has been idle ${APP_QUIET_MS / 1000} s (app) or ${BASELINE_QUIET_MS / 1000} s (baselines), and the CPU of the work it left behind is charged to it`,
         ],
       ],
     ),
@@ -214,6 +226,13 @@ export function resultsMarkdown(r: Results): string {
   out.push(
     `\nThroughput ratios use fresh debits; counting every answered request (10% are replays) instead, c=${r.settings.historyConnections} gives ${ratio(c16.requestsA)} of (a) and ${ratio(c16.requestsB)} of (b). "By CPU" divides a baseline's workerd CPU time per request by the debit's: the throughput ratio one core would give, steadier than throughput on a shared machine. The target is judged on throughput.`,
   );
+  const debit16 = r.hot.cells.find((c) => c.connections === r.settings.historyConnections && isDebit(c));
+  if (debit16) {
+    const deferred = (debit16.load.deferredCpuMs * 1000) / debit16.load.responses;
+    out.push(
+      `\nWork a run leaves behind is charged to it: the object's alarm copies the history to D1 and catches up the stats rollups up to ${FLUSH_DELAY_MS / 1000} s after a debit, so part of it runs after the load stops. Each run ends only once workerd has been idle for ${APP_QUIET_MS / 1000} s; the CPU it used until then is added to the run's CPU per request and to its seconds (on the one core, that time is taken from requests). At c=${r.settings.historyConnections} that was ${f0(deferred)} µs per debit request.`,
+    );
+  }
   const roundsA = spread(c16.roundsA);
   const roundsB = spread(c16.roundsB);
   if (roundsA && roundsB) {

@@ -1,4 +1,5 @@
 import type { RequestSpec } from "autocannon";
+import { FLUSH_DELAY_MS } from "../../src/account/rules";
 import type { RunningStandins } from "../../standins";
 import { ADMIN_TOKEN, type AppClient, OWNER_TELEGRAM_ID, type Provisioned, sleep, USD, waitFor } from "./app";
 import { type CheckOutcome, checkDebits, checkHistory } from "./checks";
@@ -52,7 +53,17 @@ interface Target {
   worker: RunningWorker;
   request: () => RequestSpec;
   book?: DebitBook;
+  /** How long the target's process must stay idle after a run before the next one starts (`LoadSpec.quietMs`). */
+  quietMs: number;
 }
+
+/**
+ * The app leaves work behind a run of debits (the alarm's history copy and rollups, due `FLUSH_DELAY_MS`
+ * after the first unflushed debit): its process must stay idle past that delay before a run counts as over.
+ * The baselines leave nothing; a short pause lets their last answers settle.
+ */
+export const APP_QUIET_MS = FLUSH_DELAY_MS + 500;
+export const BASELINE_QUIET_MS = 300;
 
 /** Runs every target `rounds` times, rotating the order each round, and combines each target's runs. */
 async function interleaved(targets: Target[], connections: number, settings: Settings, log: Log): Promise<Cell[]> {
@@ -67,6 +78,7 @@ async function interleaved(targets: Target[], connections: number, settings: Set
         seconds: settings.seconds,
         requests: [target.request()],
         pid: target.worker.pid,
+        quietMs: target.quietMs,
       });
       runs.get(target.name)?.push(load);
       charges.get(target.name)?.push((target.book?.chargesSeen() ?? 0) - before);
@@ -120,17 +132,23 @@ function baselineRequest(path: string): () => RequestSpec {
 
 function baselines(stack: Stack, name: string): Target[] {
   return [
-    { name: "baseline (a) Worker → DO no-op", worker: stack.baseline, request: baselineRequest(`/noop/${name}`) },
+    {
+      name: "baseline (a) Worker → DO no-op",
+      worker: stack.baseline,
+      request: baselineRequest(`/noop/${name}`),
+      quietMs: BASELINE_QUIET_MS,
+    },
     {
       name: "baseline (b) DO SQLite UPDATE … RETURNING",
       worker: stack.baseline,
       request: baselineRequest(`/update/${name}`),
+      quietMs: BASELINE_QUIET_MS,
     },
   ];
 }
 
 function appTarget(stack: Stack, book: DebitBook, name = "usage debit (POST /v1/instances/:id/usage)"): Target {
-  return { name, worker: stack.app, request: () => book.request(), book };
+  return { name, worker: stack.app, request: () => book.request(), book, quietMs: APP_QUIET_MS };
 }
 
 /** The same debits through a bare Worker calling `CreditAccount.charge` (no API layer). */
@@ -155,7 +173,8 @@ export async function warmUp(stack: Stack, settings: Settings, log: Log): Promis
       connections: 16,
       seconds: settings.warmUpSeconds,
       requests: [target.request()],
-      pid: null,
+      pid: target.worker.pid,
+      quietMs: target.quietMs,
     });
   }
   log("warmed up");

@@ -16,7 +16,15 @@ import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, hasPendingHistory, logFlushFailure, writeProjection } from "./outbox";
-import { backoffMs, type EarlyWarning, earlyWarning, isOutOfCredits, MAX_JOB_ATTEMPTS, runwayHours } from "./rules";
+import {
+  backoffMs,
+  type EarlyWarning,
+  earlyWarning,
+  FLUSH_DELAY_MS,
+  isOutOfCredits,
+  MAX_JOB_ATTEMPTS,
+  runwayHours,
+} from "./rules";
 import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
@@ -37,8 +45,6 @@ import type {
   SettleResult,
 } from "./types";
 
-/** History is copied to D1 this long after the first unflushed write, so debits batch up. */
-const FLUSH_DELAY_MS = 1_000;
 /** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
 const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
 /** Telegram redelivers for at most a day; handled update ids are kept a week. */

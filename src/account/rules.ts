@@ -38,6 +38,12 @@ export function settleAmounts(maxCostMicros: number, actualCostMicros: number): 
   return { charged, released: maxCostMicros - charged };
 }
 
+/**
+ * History is copied to D1 (and the stats rollups catch up) this long after the first unflushed write, so
+ * debits batch up. The benchmark waits at least this long after each cell for the work a cell left behind.
+ */
+export const FLUSH_DELAY_MS = 1_000;
+
 /** Backoff for retried background work (outbox flush, later Stripe calls): 2s, 4s, … capped at 5 min. */
 export function backoffMs(attempt: number): number {
   return Math.min(300_000, 2_000 * 2 ** Math.min(attempt, 8));
