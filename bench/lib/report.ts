@@ -89,6 +89,7 @@ function hotRatios(cells: Cell[], connections: number) {
   const perRound = (base: Cell | undefined) =>
     (app?.rounds ?? []).map((r, i) => (r.debitsPerSecond ?? Number.NaN) / (base?.rounds[i]?.perSecond ?? Number.NaN));
   return {
+    app,
     a: debits / (a?.load.perSecond ?? Number.NaN),
     b: debits / (b?.load.perSecond ?? Number.NaN),
     roundsA: perRound(a),
@@ -209,7 +210,7 @@ export function resultsMarkdown(r: Results): string {
         ["cores", e.pinning],
         [
           "cells",
-          `${r.settings.rounds} × ${r.settings.seconds} s per cell, interleaved with the cells it is compared with; each run ends when its workerd has been idle ${APP_QUIET_MS / 1000} s (app) or ${BASELINE_QUIET_MS / 1000} s (baselines), and the CPU of the work it left behind is charged to it`,
+          `${r.settings.rounds} × ${r.settings.seconds} s per cell, interleaved with the cells it is compared with; each run ends when its workerd has been idle ${APP_QUIET_MS / 1000} s (app) or ${BASELINE_QUIET_MS / 1000} s (baselines), and the CPU of the work it left behind is added to its CPU and its seconds`,
         ],
       ],
     ),
@@ -226,11 +227,10 @@ export function resultsMarkdown(r: Results): string {
   out.push(
     `\nThroughput ratios use fresh debits; counting every answered request (10% are replays) instead, c=${r.settings.historyConnections} gives ${ratio(c16.requestsA)} of (a) and ${ratio(c16.requestsB)} of (b). "By CPU" divides a baseline's workerd CPU time per request by the debit's: the throughput ratio one core would give, steadier than throughput on a shared machine. The target is judged on throughput.`,
   );
-  const debit16 = r.hot.cells.find((c) => c.connections === r.settings.historyConnections && isDebit(c));
-  if (debit16) {
-    const deferred = (debit16.load.deferredCpuMs * 1000) / debit16.load.responses;
+  if (c16.app) {
+    const deferred = (c16.app.load.deferredCpuMs * 1000) / c16.app.load.responses;
     out.push(
-      `\nWork a run leaves behind is charged to it: the object's alarm copies the history to D1 and catches up the stats rollups up to ${FLUSH_DELAY_MS / 1000} s after a debit, so part of it runs after the load stops. Each run ends only once workerd has been idle for ${APP_QUIET_MS / 1000} s; the CPU it used until then is added to the run's CPU per request and to its seconds (on the one core, that time is taken from requests). At c=${r.settings.historyConnections} that was ${f0(deferred)} µs per debit request.`,
+      `\nWork a run leaves behind (the alarm's history copy and rollups, up to ${FLUSH_DELAY_MS / 1000} s after a debit) is charged to it, as the "cells" row says; at c=${r.settings.historyConnections} it came to ${f0(deferred)} µs per debit request.`,
     );
   }
   const roundsA = spread(c16.roundsA);
