@@ -2,7 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { Api } from "grammy";
 import type Stripe from "stripe";
 import { billingCommand } from "../billing/commands";
-import { Billing, type BillingRow, RetryLater } from "../billing/engine";
+import { Billing } from "../billing/billing";
+import type { ChargeTrace } from "../billing/credits";
+import { BillingEffects, isTroubleNotice, RetryLater } from "../billing/notices";
+import { type BillingRow, BillingSettings } from "../billing/settings";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
 import { encryptSecret, openSealed, sameDigest, tokenKeyring } from "../crypto";
@@ -14,10 +17,12 @@ import { sendText } from "../telegram/sender";
 import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
+import { noticeText } from "./billing-notices";
 import { type AccountRow, Ledger } from "./ledger";
-import { flushOutbox, hasPendingHistory, logFlushFailure, writeProjection } from "./outbox";
+import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "./outbox";
 import {
   backoffMs,
+  internalKey,
   type EarlyWarning,
   earlyWarning,
   FLUSH_DELAY_MS,
@@ -125,10 +130,6 @@ export class CreditAccount extends DurableObject<Env> {
         this.#stripe ??= stripeClient(this.env.STRIPE_SECRET_KEY, this.#config);
         return this.#stripe;
       },
-      notifyOwner: (text, options) => this.#notifyOwner(text, options),
-      wakeAt: (at) => this.#armAlarm(at),
-      afterBalanceChange: (now) => this.#afterBalanceChange(now),
-      troubleNotified: () => this.#troubleNotified(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.ctx.storage.transactionSync(() => migrateAccount(this.#sql));
@@ -321,11 +322,18 @@ export class CreditAccount extends DurableObject<Env> {
     return { status: 200 };
   }
 
-  /** A verified Stripe event for this instance (routed by the webhook); each event id has effect once. */
-  async stripeEvent(event: Stripe.Event): Promise<Outcome<{ outcome: "processed" | "duplicate" | "ignored" }>> {
+  /**
+   * A verified Stripe event for this instance (routed by the webhook); each event id has effect once.
+   * `trace` is the invoice a charge (refund, dispute) belongs to, which the route found by asking Stripe.
+   */
+  async stripeEvent(
+    event: Stripe.Event,
+    trace: ChargeTrace | null = null,
+  ): Promise<Outcome<{ outcome: "processed" | "duplicate" | "ignored" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    const fx = new BillingEffects();
     try {
-      return { ok: true, outcome: await this.#billing.handleEvent(event) };
+      return { ok: true, outcome: await this.#billing.handleEvent(fx, event, trace) };
     } catch (error) {
       // Only a temporary failure is worth Stripe's retries (for days). An event naming an object Stripe
       // does not have, or one we refuse, would fail the same way every time: log it and let it go.
@@ -336,6 +344,8 @@ export class CreditAccount extends DurableObject<Env> {
         error: describeError(error),
       });
       return permanent ? { ok: true, outcome: "ignored" } : { ok: false, reason: "upstream_unavailable" };
+    } finally {
+      await this.#applyBilling(fx);
     }
   }
 
@@ -348,10 +358,12 @@ export class CreditAccount extends DurableObject<Env> {
   async hourly(nowMs: number): Promise<Outcome<{ alerted: boolean; reconciled: number }>> {
     const account = this.#ledger.account();
     if (!account) return { ok: false, reason: "not_found" };
-    const reconciled = await this.#billing.reconcile(nowMs).catch((error: unknown) => {
+    const fx = new BillingEffects();
+    const reconciled = await this.#billing.reconcile(fx, nowMs).catch((error: unknown) => {
       log("warn", "reconcile_failed", { instanceId: account.instance_id, error: describeError(error) });
       return 0;
     });
+    await this.#applyBilling(fx);
     // Anything due (history copy, hold expiry, recharge steps) gets its alarm back if it was lost. The visit
     // asks storage, not the in-memory copy: a failed setAlarm, or an alarm dropped after its retries, leaves
     // that copy wrong, and one long overdue is armed again.
@@ -404,13 +416,9 @@ export class CreditAccount extends DurableObject<Env> {
    */
   async #repairProjection(instanceId: string): Promise<void> {
     if (this.#hasOutbox()) return;
-    const view = this.#ledger.view();
     try {
-      await writeProjection(this.env.DB, instanceId, {
-        balanceMicros: view.balanceMicros,
-        outOfCredits: view.outOfCredits,
-        seq: this.#ledger.lastSeq(),
-      });
+      await writeProjection(this.env.DB, instanceId, this.#projection());
+      this.#ledger.markRegistered();
     } catch (error) {
       log("warn", "projection_repair_failed", { instanceId, error: describeError(error) });
     }
@@ -434,14 +442,11 @@ export class CreditAccount extends DurableObject<Env> {
     });
     this.#kickInbox();
     let retryAt: number | null = null;
-    if (this.#hasOutbox()) {
+    // A registry row D1 has not confirmed yet (provisioning's write failed) is upserted with the copy.
+    if (this.#hasOutbox() || account.registered !== 1) {
       try {
-        const view = this.#ledger.view();
-        const flushed = await flushOutbox(this.#sql, this.env.DB, account.instance_id, {
-          balanceMicros: view.balanceMicros,
-          outOfCredits: view.outOfCredits,
-          seq: this.#ledger.lastSeq(),
-        });
+        const flushed = await flushOutbox(this.#sql, this.env.DB, account.instance_id, this.#projection());
+        this.#tx(() => this.#ledger.markRegistered());
         this.#flushFailures = 0;
         if (flushed.more) retryAt = Date.now();
       } catch (error) {
@@ -450,8 +455,10 @@ export class CreditAccount extends DurableObject<Env> {
         retryAt = Date.now() + backoffMs(this.#flushFailures);
       }
     }
+    const fx = new BillingEffects();
     try {
-      await this.#billing.driveDue(Date.now());
+      await this.#billing.driveDue(fx, Date.now());
+      await this.#applyBilling(fx);
       const changed = this.#billing.unsynced(100);
       if (changed.length > 0) {
         await copyRecharges(this.env.DB, account.instance_id, changed);
@@ -460,6 +467,7 @@ export class CreditAccount extends DurableObject<Env> {
     } catch (error) {
       log("warn", "billing_alarm_failed", { instanceId: account.instance_id, error: describeError(error) });
       retryAt = Math.min(retryAt ?? Number.POSITIVE_INFINITY, Date.now() + backoffMs(this.#flushFailures + 1));
+      await this.#applyBilling(fx);
     }
     await this.#draining;
     this.#rearm(retryAt);
@@ -476,6 +484,26 @@ export class CreditAccount extends DurableObject<Env> {
       this.#billing.forgetCachedRow();
       throw error;
     }
+  }
+
+  /** What D1's registry row says of this instance (see outbox.ts). */
+  #projection(): Projection {
+    const account = this.#ledger.account();
+    if (!account) throw new Error("instance not provisioned");
+    const view = this.#ledger.view();
+    return {
+      balanceMicros: view.balanceMicros,
+      outOfCredits: view.outOfCredits,
+      seq: this.#ledger.lastSeq(),
+      registry: {
+        ownerTelegramId: account.owner_telegram_id,
+        license: account.license,
+        botTokenSealed: account.bot_token_sealed,
+        webhookSecretHash: account.webhook_secret_hash,
+        apiKeyHash: account.api_key_hash,
+        createdAt: account.created_at,
+      },
+    };
   }
 
   #authorize(caller: Caller): Authorized {
@@ -533,10 +561,31 @@ export class CreditAccount extends DurableObject<Env> {
     return { recharge, transition, warning };
   }
 
+  /**
+   * What billing decided, after it committed: credits moved (re-check out-of-credits, warnings, the
+   * trigger), the alarm, and the owner's messages in order. A trouble notice that reached the owner
+   * counts as this episode's early warning. Applying the same effects twice is never needed: each call
+   * takes its own collector.
+   */
+  async #applyBilling(fx: BillingEffects): Promise<void> {
+    const notices = fx.notices.splice(0);
+    if (fx.balanceChanged) {
+      fx.balanceChanged = false;
+      this.#afterBalanceChange(Date.now());
+    }
+    if (fx.wakeAt !== null) this.#armAlarm(fx.wakeAt);
+    for (const notice of notices) {
+      const sent = await this.#notifyOwner(noticeText(notice));
+      if (sent && isTroubleNotice(notice)) this.#troubleNotified();
+    }
+  }
+
   /** After the balance change committed: the alarm for the history copy, the recharge, the owner's messages. */
   #applyBalanceEffects(now: number, effects: BalanceEffects): void {
     this.#armAlarm(now + FLUSH_DELAY_MS);
-    this.#billing.triggered(effects.recharge, now);
+    const fx = new BillingEffects();
+    this.#billing.triggered(fx, effects.recharge, now);
+    void this.#applyBilling(fx);
     if (effects.transition === "ran_out") {
       void this.#notifyOwnerOutOfCredits(now);
     } else if (effects.transition === "restored") {
@@ -571,7 +620,7 @@ export class CreditAccount extends DurableObject<Env> {
     heldMicros: number,
   ): WarningClaim | null {
     const outOfCredits = isOutOfCredits(balanceMicros - heldMicros, this.#config.answerWorstCaseMicros);
-    const autoRecharge = Billing.settingsOf(billing);
+    const autoRecharge = BillingSettings.settingsOf(billing);
     const warned = account.low_warning;
     // The runway query runs only when its answer can change something.
     // A balance of at least a day's spend (by an upper bound kept in memory) has a day of runway: no query.
@@ -741,6 +790,7 @@ export class CreditAccount extends DurableObject<Env> {
             reply: async (text, options = {}) =>
               sendText(await this.#telegram(), ownerJob.chatId, text, sendOptions(options)),
             invoices: () => latestInvoices(this.env.DB, account.instance_id),
+            apply: (fx) => void this.#applyBilling(fx),
           }),
       });
       this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
@@ -760,7 +810,7 @@ export class CreditAccount extends DurableObject<Env> {
 
   /** The bot's view of this account for one update; every call is one synchronous transaction. */
   #port(updateId: number): AccountPort {
-    const key = `tg:${updateId}`;
+    const key = internalKey("telegram-update", updateId);
     return {
       instanceId: this.#ledger.account()?.instance_id ?? "",
       updateId,

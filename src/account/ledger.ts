@@ -56,6 +56,7 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   last_alert_hour: number | null;
   low_warning: string | null;
   low_warning_micros: number | null;
+  registered: number;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
@@ -83,7 +84,7 @@ export interface NewEntry {
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered";
 
 /** Answers and operations in ledger entries `(?1, ?2]`, summed per hour and operation (`hourOf` in SQL). */
 const ROLLUP_USAGE = `INSERT INTO usage_hourly (hour, operation, cost_micros, count)
@@ -333,6 +334,14 @@ export class Ledger {
     const key = `hold:${input.idempotencyKey}`;
     const prior = this.replay<HoldResult>(key, input.fingerprint);
     if (prior) return prior;
+    // The key made a hold whose record was purged (kept 30 days): the hold itself is long settled or gone.
+    if (this.sql.exec("SELECT 1 FROM holds WHERE idempotency_key = ?", input.idempotencyKey).toArray().length) {
+      return {
+        ok: false,
+        reason: "idempotency_key_reused",
+        message: "This idempotencyKey already made a hold more than 30 days ago; use a new key for a new hold.",
+      };
+    }
     this.expireHolds(now);
     const decision = canSpend(
       this.view().availableMicros,
@@ -425,12 +434,16 @@ export class Ledger {
     const key = `adjust:${input.idempotencyKey}`;
     const prior = this.replay<AdjustResult>(key, fingerprint);
     if (prior) return prior;
-    const { seq, balanceAfter } = this.append(now, {
+    const appended = this.appendOnce(now, {
       kind: "adjustment",
       amountMicros: input.amountMicros,
       idempotencyKey: input.idempotencyKey,
       memo: input.reason,
+      fingerprint,
     });
+    // The key is on the ledger although its record was purged: the adjustment was made; answer as the first time.
+    if (!appended) return this.#replayAdjustment(input.idempotencyKey, fingerprint);
+    const { seq, balanceAfter } = appended;
     const adjusted: AdjustResult = {
       seq,
       amountMicros: input.amountMicros,
@@ -480,8 +493,18 @@ export class Ledger {
   }
 
   /**
-   * Inserts an entry, or nothing when it is a debit whose idempotency key is already on the ledger: the
-   * unique index `ledger_usage_key` makes the insert itself the check, so a key is never charged twice.
+   * Appends an entry whose key may already be on the ledger (a credit, a refund, a dispute): null when it
+   * is, and nothing changes. Every keyed entry is unique in the ledger (indexes `ledger_usage_key`,
+   * `ledger_credit_key`, `ledger_entry_key`), so money keyed once moves once, whatever path asks twice.
+   */
+  appendOnce(now: number, entry: NewEntry & { idempotencyKey: string }): { seq: number; balanceAfter: number } | null {
+    return this.#insert(now, entry) ?? null;
+  }
+
+  /**
+   * Inserts an entry, or nothing when its key is already on the ledger: the unique indexes make the insert
+   * itself the check (a debit's key in `ledger_usage_key`, an invoice's credit in `ledger_credit_key`, any
+   * other keyed entry per kind in `ledger_entry_key`), so a key never moves money twice.
    * (Nothing is inserted without an account row either; the callers rule that out first.)
    */
   #insert(now: number, entry: NewEntry): { seq: number; balanceAfter: number } | undefined {
@@ -493,7 +516,7 @@ export class Ledger {
         `INSERT INTO ledger (kind, operation, amount_micros, balance_after_micros, idempotency_key, end_user_id,
                              reference, memo, created_at, fingerprint)
          SELECT ?1, ?2, ?3, balance_micros + ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM account WHERE true
-         ON CONFLICT (idempotency_key) WHERE kind = 'usage' DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING seq, balance_after_micros`,
         entry.kind,
         entry.operation ?? null,
@@ -539,6 +562,11 @@ export class Ledger {
       return "restored";
     }
     return null;
+  }
+
+  /** D1 confirmed the instance's registry row (see outbox.ts). */
+  markRegistered(): void {
+    if (this.account()?.registered !== 1) this.updateAccount("registered = 1");
   }
 
   markOwnerNotified(now: number): void {
@@ -693,7 +721,25 @@ export class Ledger {
     };
   }
 
-  /** A stored result for this key: the same request replays it, another request is refused. */
+  /** An adjustment retried after its record was purged: the first result, read back from its ledger entry. */
+  #replayAdjustment(key: string, fingerprint: string): Outcome<AdjustResult> {
+    const row = this.sql
+      .exec<{ seq: number; amount_micros: number; balance_after_micros: number; fingerprint: string | null }>(
+        `SELECT seq, amount_micros, balance_after_micros, fingerprint FROM ledger
+         WHERE kind = 'adjustment' AND idempotency_key = ?`,
+        key,
+      )
+      .one();
+    if (row.fingerprint !== null && row.fingerprint !== fingerprint) return reusedKey();
+    return {
+      ok: true,
+      seq: row.seq,
+      amountMicros: row.amount_micros,
+      balanceMicros: row.balance_after_micros,
+      replayed: true,
+    };
+  }
+
   /** A debit retried with its idempotency key: the first result, read back from its ledger entry. */
   #replayDebit(key: string, fingerprint: string): Outcome<ChargeResult> | null {
     const row = this.sql

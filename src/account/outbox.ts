@@ -38,18 +38,49 @@ const INSERT_HISTORY = `INSERT INTO ledger_entries
   FROM json_each(?2) AS e WHERE true
   ON CONFLICT (instance_id, seq) DO NOTHING`;
 
-const UPDATE_PROJECTION = `UPDATE instances
-  SET balance_micros = ?2, out_of_credits = ?3, projected_seq = ?4, projected_at = ?5
-  WHERE id = ?1 AND projected_seq <= ?4`;
+/**
+ * The registry row with its projection. Upserted, so a row that provisioning failed to write is made here;
+ * an existing row takes only the projection (credentials are copied by the admin routes that change them).
+ */
+const UPSERT_PROJECTION = `INSERT INTO instances
+  (id, balance_micros, out_of_credits, projected_seq, projected_at,
+   owner_telegram_id, license, bot_token_sealed, webhook_secret_hash, api_key_hash, created_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+  ON CONFLICT (id) DO UPDATE SET balance_micros = ?2, out_of_credits = ?3, projected_seq = ?4, projected_at = ?5
+  WHERE instances.projected_seq <= ?4`;
 
 export interface Projection {
   balanceMicros: number;
   outOfCredits: boolean;
   seq: number;
+  /** The registry row's own columns, for the first write of a row that is missing. */
+  registry: {
+    ownerTelegramId: number;
+    license: string;
+    botTokenSealed: string;
+    webhookSecretHash: string;
+    apiKeyHash: string;
+    createdAt: number;
+  };
 }
 
 function projectionStatement(db: D1Database, instanceId: string, p: Projection): D1PreparedStatement {
-  return db.prepare(UPDATE_PROJECTION).bind(instanceId, p.balanceMicros, p.outOfCredits ? 1 : 0, p.seq, Date.now());
+  const r = p.registry;
+  return db
+    .prepare(UPSERT_PROJECTION)
+    .bind(
+      instanceId,
+      p.balanceMicros,
+      p.outOfCredits ? 1 : 0,
+      p.seq,
+      Date.now(),
+      r.ownerTelegramId,
+      r.license,
+      r.botTokenSealed,
+      r.webhookSecretHash,
+      r.apiKeyHash,
+      r.createdAt,
+    );
 }
 
 export interface FlushResult {

@@ -114,3 +114,11 @@ export function earlyWarning(s: {
   }
   return s.runwayHours !== null && s.runwayHours < SHORT_RUNWAY_HOURS ? "runway_short" : null;
 }
+
+/**
+ * An idempotency key of the product's own (the bot's holds): it has a space, which the APIs' keys (printable
+ * ASCII without spaces) never have, so no caller of the usage API can take or replay one.
+ */
+export function internalKey(kind: "telegram-update", id: number): string {
+  return `internal ${kind}:${id}`;
+}

@@ -220,6 +220,30 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // the index ever to fail, the step rolls back whole and the object refuses calls until fixed: nothing is lost.
   `DROP INDEX IF EXISTS ledger_usage_key;
    CREATE UNIQUE INDEX ledger_usage_key ON ledger (idempotency_key) WHERE kind = 'usage';`,
+  // Every keyed entry moves money once, for the ledger's life (not only while an idempotency record is
+  // kept): an invoice's credit (`stripe:<invoice>`, whether recorded as a recharge or a top-up) is unique,
+  // and so is every other key within its kind (adjustments, refunds, disputes, grants, settles). The
+  // inserts are `ON CONFLICT DO NOTHING`, so a second path that asks finds the first entry instead.
+  // A ledger that already holds a key twice (an invoice credited twice before this step) keeps its first
+  // entry's key; later ones are renamed `<key>#duplicate-<seq>`, so the evidence stays and the index holds.
+  `UPDATE ledger SET idempotency_key = idempotency_key || '#duplicate-' || seq
+     WHERE kind IN ('recharge', 'top_up') AND idempotency_key IS NOT NULL AND seq NOT IN
+       (SELECT MIN(seq) FROM ledger WHERE kind IN ('recharge', 'top_up') AND idempotency_key IS NOT NULL
+        GROUP BY idempotency_key);
+   CREATE UNIQUE INDEX ledger_credit_key ON ledger (idempotency_key) WHERE kind IN ('recharge', 'top_up');
+   UPDATE ledger SET idempotency_key = idempotency_key || '#duplicate-' || seq
+     WHERE kind NOT IN ('usage', 'recharge', 'top_up') AND idempotency_key IS NOT NULL AND seq NOT IN
+       (SELECT MIN(seq) FROM ledger WHERE kind NOT IN ('usage', 'recharge', 'top_up') AND idempotency_key IS NOT NULL
+        GROUP BY kind, idempotency_key);
+   CREATE UNIQUE INDEX ledger_entry_key ON ledger (kind, idempotency_key) WHERE kind NOT IN ('usage', 'recharge', 'top_up');
+   -- A won dispute gives back what it took, once (a win that comes first is recorded with nothing taken).
+   ALTER TABLE disputes ADD COLUMN reinstated INTEGER NOT NULL DEFAULT 0;
+   -- Stripe saves a 5xx answer under its idempotency key: from the attempt that got one, a step's key
+   -- ends in ':<key_attempt>' (0: the step's first key).
+   ALTER TABLE recharges ADD COLUMN key_attempt INTEGER NOT NULL DEFAULT 0;
+   -- Whether D1 confirmed the instance's registry row (cron finds instances there). The alarm upserts it
+   -- until then; existing objects confirm theirs once, so a row lost at provisioning is made again.
+   ALTER TABLE account ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -10,7 +10,16 @@ export function isBackground(operation: Operation): boolean {
   return operation !== "response";
 }
 
-export type LedgerKind = "grant" | "usage" | "hold_settle" | "adjustment" | "recharge" | "top_up" | "refund";
+export type LedgerKind =
+  | "grant"
+  | "usage"
+  | "hold_settle"
+  | "adjustment"
+  | "recharge"
+  | "top_up"
+  | "refund"
+  /** A dispute the owner won: what the dispute took back (as a `refund` entry) comes back. */
+  | "dispute_won";
 
 export interface LedgerEntry {
   seq: number;

@@ -107,12 +107,22 @@ adminApi.openapi(
     }
     const stub = account(c.env, body.id);
     const existing = await stub.status();
-    if (existing.ok) throw new ApiError("instance_exists", "An instance with this id already exists.");
-
     const apiKey = `ck_${randomToken(32)}`;
-    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);
     const apiKeyHash = await sha256Hex(apiKey);
-    const now = Date.now();
+    if (existing.ok) {
+      // A retry of a provisioning whose answer was lost (say D1 failed after the object was made): the same
+      // owner, license and bot complete it. Its API key was never shown, so a new one replaces it.
+      const sameRequest = existing.ownerTelegramId === body.ownerTelegramId && existing.license === license;
+      if (!sameRequest) throw new ApiError("instance_exists", "An instance with this id already exists.");
+      const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId, existing.botId);
+      unwrap(await stub.replaceBotCredentials(connected.credentials));
+      unwrap(await stub.replaceApiKey(apiKeyHash));
+      await registerInstance(c.env, body.id, { ...connected.credentials, apiKeyHash }, existing);
+      log("info", "instance_provisioning_completed", { instanceId: body.id });
+      return c.json({ id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: existing.balanceMicros }, 201);
+    }
+
+    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);
     const provisioned = unwrap(
       await stub.provision({
         instanceId: body.id,
@@ -124,20 +134,17 @@ adminApi.openapi(
         systemPrompt: body.systemPrompt ?? null,
       }),
     );
-    // The registry row lets cron find the instance; the object is already the source of truth.
-    await drizzle(c.env.DB)
-      .insert(instances)
-      .values({
-        id: body.id,
+    await registerInstance(
+      c.env,
+      body.id,
+      { ...connected.credentials, apiKeyHash },
+      {
         ownerTelegramId: body.ownerTelegramId,
         license,
-        botTokenSealed: connected.credentials.botTokenSealed,
-        webhookSecretHash: connected.credentials.webhookSecretHash,
-        apiKeyHash,
-        createdAt: now,
+        createdAt: Date.now(),
         balanceMicros: provisioned.balanceMicros,
-      })
-      .onConflictDoNothing();
+      },
+    );
     return c.json(
       { id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: provisioned.balanceMicros },
       201,
@@ -189,6 +196,26 @@ adminApi.openapi(
     );
   },
 );
+
+/**
+ * The registry row that lets cron find the instance. The object is already the source of truth and its
+ * alarm upserts this row until D1 confirms it (outbox.ts), so a failing D1 here fails nothing.
+ */
+async function registerInstance(
+  env: Env,
+  id: string,
+  credentials: { botTokenSealed: string; webhookSecretHash: string; apiKeyHash: string },
+  row: { ownerTelegramId: number; license: string; createdAt: number; balanceMicros: number },
+): Promise<void> {
+  try {
+    await drizzle(env.DB)
+      .insert(instances)
+      .values({ id, ...row, ...credentials })
+      .onConflictDoUpdate({ target: instances.id, set: credentials });
+  } catch (error) {
+    log("warn", "registry_write_failed", { instanceId: id, error: describeError(error) });
+  }
+}
 
 /**
  * Copies a rotated credential to the D1 registry. The object already holds it and is what checks it, so a

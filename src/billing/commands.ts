@@ -3,7 +3,8 @@ import { describeError, log } from "../log";
 import { parseOwnerAmount } from "../money";
 import * as texts from "../telegram/texts";
 import type { Job } from "../telegram/updates";
-import type { Billing } from "./engine";
+import type { Billing } from "./billing";
+import { BillingEffects } from "./notices";
 
 type OwnerCommandJob = Extract<Job, { kind: "owner_command" }>;
 
@@ -13,6 +14,8 @@ export interface BillingCommandContext {
   instanceId: string;
   reply(text: string, options?: { parseMode?: "HTML"; button?: { text: string; url: string } }): Promise<unknown>;
   invoices(): Promise<texts.InvoiceRow[]>;
+  /** The object tells the owner what billing decided, and re-arms. */
+  apply(fx: BillingEffects): void;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -97,8 +100,10 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         const parsed = parseSettings("changeCreditsTopUp", job.args, ctx.config);
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const { topUpMicros, rechargeAtMicros } = parsed.value;
-        const changed = ctx.billing.changeSettings(topUpMicros, rechargeAtMicros);
+        const fx = new BillingEffects();
+        const changed = ctx.billing.changeSettings(fx, topUpMicros, rechargeAtMicros);
         await ctx.reply(changed ? texts.settingsChanged(topUpMicros, rechargeAtMicros) : texts.needCardFirst());
+        ctx.apply(fx);
         return;
       }
       case "topup": {

@@ -2,7 +2,7 @@ import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { recharges } from "../db/schema";
 import type { InvoiceRow } from "../telegram/texts";
-import type { RechargeRow } from "./engine";
+import type { RechargeRow } from "./recharges";
 
 const UPSERT = `INSERT INTO recharges
   (id, instance_id, kind, amount_micros, paid_micros, refunded_micros, status, invoice_id, hosted_url, pdf_url, failure_code, created_at, updated_at)

@@ -4,6 +4,7 @@ import { type AppEnv, account } from "../api/shared";
 import { loadConfig } from "../env";
 import { errorResponse } from "../errors";
 import { describeError, log } from "../log";
+import type { ChargeTrace } from "./credits";
 import { cryptoProvider, stripeClient } from "./stripe";
 
 /** Stripe's default tolerance: older signatures are replays. Event ids are deduplicated as well. */
@@ -40,47 +41,48 @@ function metadataOf(value: unknown): Record<string, string> {
   return typeof meta === "object" && meta !== null ? (meta as Record<string, string>) : {};
 }
 
+function idOf(ref: unknown): string | null {
+  if (typeof ref === "string") return ref || null;
+  const id = (ref as { id?: unknown } | null | undefined)?.id;
+  return typeof id === "string" && id !== "" ? id : null;
+}
+
+/** Where a verified event goes: its instance, and for a charge's event the paid invoice it traces to. */
+interface Route {
+  instanceId: string | null;
+  trace: ChargeTrace | null;
+}
+
 /**
  * The instance an event belongs to, from the metadata this system put on customers, sessions and
- * invoices. A charge (refund, dispute) carries no invoice metadata in current API versions, so it
- * is traced through its payment intent to the invoice that it paid.
+ * invoices. A charge carries no invoice metadata (API 2026-10-28), so a refund or a dispute is traced
+ * through its payment intent to the invoice payment and the invoice it paid; the verified event itself
+ * is passed on unchanged, with the trace beside it.
  */
-async function instanceOf(
-  stripe: Stripe,
-  event: Stripe.Event,
-): Promise<{ instanceId: string | null; event: Stripe.Event }> {
+async function routeOf(stripe: Stripe, event: Stripe.Event): Promise<Route> {
+  const none: Route = { instanceId: null, trace: null };
   const object = event.data.object as unknown;
   const direct = metadataOf(object).instance_id;
-  if (direct) return { instanceId: direct, event };
-  let charge: Stripe.Charge | null = null;
-  if (event.type === "charge.refunded") charge = event.data.object;
-  if (event.type === "charge.dispute.created") {
-    const ref = (event.data.object as { charge?: unknown }).charge;
-    const chargeId = typeof ref === "string" ? ref : (ref as { id?: unknown } | null | undefined)?.id;
-    if (typeof chargeId !== "string" || chargeId === "") return { instanceId: null, event };
-    charge = await stripe.charges.retrieve(chargeId);
+  if (direct) return { instanceId: direct, trace: null };
+  let intent: string | null = null;
+  if (event.type === "charge.refunded") intent = idOf((object as { payment_intent?: unknown }).payment_intent);
+  if (event.type.startsWith("charge.dispute.")) {
+    const dispute = object as { payment_intent?: unknown; charge?: unknown };
+    intent = idOf(dispute.payment_intent);
+    const chargeId = idOf(dispute.charge);
+    if (!intent && chargeId) intent = idOf((await stripe.charges.retrieve(chargeId)).payment_intent);
   }
-  const intent =
-    charge && (typeof charge.payment_intent === "string" ? charge.payment_intent : charge.payment_intent?.id);
-  if (!charge || !intent) return { instanceId: null, event };
+  if (!intent) return none;
   const payments = await stripe.invoicePayments.list({
     payment: { type: "payment_intent", payment_intent: intent },
     limit: 1,
   });
   const invoiceRef = payments.data[0]?.invoice;
-  if (!invoiceRef) return { instanceId: null, event };
+  if (!invoiceRef) return none;
   const invoice = typeof invoiceRef === "string" ? await stripe.invoices.retrieve(invoiceRef) : invoiceRef;
   const meta = metadataOf(invoice);
-  if (!meta.instance_id) return { instanceId: null, event };
-  if (event.type === "charge.refunded") {
-    // Carry the invoice's metadata on the charge, so the object can match it to its recharge.
-    const enriched = {
-      ...event,
-      data: { ...event.data, object: { ...charge, metadata: { ...charge.metadata, ...meta } } },
-    };
-    return { instanceId: meta.instance_id, event: enriched as Stripe.Event };
-  }
-  return { instanceId: meta.instance_id, event };
+  if (!meta.instance_id || !meta.recharge_id || !invoice.id) return none;
+  return { instanceId: meta.instance_id, trace: { invoiceId: invoice.id, rechargeId: meta.recharge_id } };
 }
 
 stripeWebhook.post("/stripe/webhook", async (c) => {
@@ -104,9 +106,9 @@ stripeWebhook.post("/stripe/webhook", async (c) => {
     log("warn", "stripe_event_malformed", {});
     return errorResponse("invalid_request", "The signed body is not a Stripe event (id, type, data.object).");
   }
-  let routed: { instanceId: string | null; event: Stripe.Event };
+  let routed: Route;
   try {
-    routed = await instanceOf(stripe, event);
+    routed = await routeOf(stripe, event);
   } catch (error) {
     log("warn", "stripe_event_unroutable", { eventId: event.id, type: event.type, error: describeError(error) });
     return errorResponse("upstream_unavailable", "Stripe could not be reached to route this event; retry later.");
@@ -115,7 +117,7 @@ stripeWebhook.post("/stripe/webhook", async (c) => {
     log("info", "stripe_event_ignored", { eventId: event.id, type: event.type });
     return c.json({ received: true }, 200);
   }
-  const outcome = await account(c.env, routed.instanceId).stripeEvent(routed.event);
+  const outcome = await account(c.env, routed.instanceId).stripeEvent(event, routed.trace);
   if (!outcome.ok) {
     if (outcome.reason === "not_found") return c.json({ received: true }, 200);
     return errorResponse("upstream_unavailable", "The event could not be processed yet; Stripe will retry.");

@@ -130,6 +130,8 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
       return;
     }
     const hold = account.holdAnswer(endUserId);
+    // Any other refusal is a fault, not an empty balance: the job fails and is retried, nobody is told "out".
+    if (!hold.ok && hold.reason !== "insufficient_credits") throw new Error(`hold refused: ${hold.reason}`);
     if (!hold.ok) {
       // Out of credits: no answer (silently), counted, and the owner told once right away.
       if (account.recordUnanswered()) {

@@ -830,3 +830,27 @@ export function invoicesList(rows: readonly InvoiceRow[]): { text: string; parse
 export function paymentsUnavailable(): string {
   return "⚠️ Payments can't be reached right now, so nothing was changed. Please try again in a few minutes.";
 }
+
+/** A card link completed after a newer one was sent: nothing changed, the newest link is the one to use. */
+export function cardLinkOutdated(brand: string | null, last4: string | null): string {
+  const card = cardLabel(brand, last4);
+  return (
+    `The card${card ? ` ${card}` : ""} came from an older card link, so nothing changed: a newer /setupCredits link is ` +
+    `the one that counts. Open the newest link to save your card, or send ${EXAMPLES.setupCredits} for a new one.`
+  );
+}
+
+export function cardLinkExpired(): string {
+  return `Your card link expired before the card was saved, so nothing changed. For a new link: ${EXAMPLES.setupCredits}`;
+}
+
+export function newerCardLinkWaiting(): string {
+  return "A newer /setupCredits link is still open: completing it will replace these settings.";
+}
+
+export function topUpExpired(amountMicros: number): string {
+  return (
+    `Your ${formatUsd(amountMicros)} top-up link expired unpaid: nothing was charged. ` +
+    `For a new one: /topUp:${commandAmount(amountMicros)}`
+  );
+}

@@ -74,6 +74,14 @@ describe("outbox to D1", () => {
         balanceMicros: 0,
         outOfCredits: false,
         seq: 0,
+        registry: {
+          ownerTelegramId: inst.ownerTelegramId,
+          license: "starter",
+          botTokenSealed: "sealed",
+          webhookSecretHash: "hash",
+          apiKeyHash: "hash",
+          createdAt: 0,
+        },
       });
       expect(copied.copied).toBe(121);
     });

@@ -1,0 +1,33 @@
+import type { BillingNotice } from "../billing/notices";
+import * as texts from "../telegram/texts";
+
+/** The owner's message for what billing decided. */
+export function noticeText(notice: BillingNotice): string {
+  switch (notice.kind) {
+    case "recharge_succeeded":
+      return texts.rechargeSucceeded(notice.paidMicros, notice.balanceMicros, notice.invoiceUrl);
+    case "top_up_succeeded":
+      return texts.topUpSucceeded(notice.paidMicros, notice.balanceMicros);
+    case "recharge_declined":
+      return texts.rechargeFailed(notice.code, notice.message, {
+        topUpMicros: notice.topUpMicros,
+        rechargeAtMicros: notice.rechargeAtMicros,
+      });
+    case "recharge_gave_up":
+      return texts.rechargeFailed("processing_error", null);
+    case "needs_confirmation":
+      return texts.rechargeNeedsConfirmation(notice.url);
+    case "daily_limit":
+      return texts.dailyLimitReached(notice.maxPerDay);
+    case "card_saved": {
+      const saved = texts.cardSaved(notice.topUpMicros, notice.rechargeAtMicros, notice.brand, notice.last4);
+      return notice.newerLinkPending ? `${saved}\n${texts.newerCardLinkWaiting()}` : saved;
+    }
+    case "card_link_outdated":
+      return texts.cardLinkOutdated(notice.brand, notice.last4);
+    case "card_link_expired":
+      return texts.cardLinkExpired();
+    case "top_up_expired":
+      return texts.topUpExpired(notice.amountMicros);
+  }
+}

@@ -1,0 +1,116 @@
+import type Stripe from "stripe";
+import type { Ledger } from "../account/ledger";
+import type { Config } from "../env";
+import type { AutoRechargeView } from "../telegram/types";
+import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
+import { changeSettings, setupCheckout, topUpCheckout } from "./checkout";
+import type { ChargeTrace } from "./credits";
+import { type EventOutcome, handleEvent } from "./events";
+import type { BillingEffects, BillingParts, BillingPorts } from "./notices";
+import { type RechargeRow, Recharges } from "./recharges";
+import { type BillingRow, BillingSettings } from "./settings";
+
+/**
+ * Billing of one CreditAccount, as its object uses it: automatic recharges (auto-recharge.ts, on the
+ * state machine of recharges.ts), Stripe events (events.ts, credits.ts) and Checkout (checkout.ts).
+ * Sync methods run inside the object's transactions. Every async method returns the effects it decided
+ * (what to tell the owner, when to wake, whether credits moved); the object words, sends and re-arms.
+ */
+export class Billing {
+  readonly #parts: BillingParts;
+
+  constructor(sql: SqlStorage, ledger: Ledger, config: Config, ports: BillingPorts) {
+    this.#parts = {
+      sql,
+      ledger,
+      config,
+      recharges: new Recharges(sql),
+      settings: new BillingSettings(sql),
+      ports,
+    };
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  row(): BillingRow {
+    return this.#parts.settings.row();
+  }
+
+  /** A transaction rolled back: the cached row may hold values that were never committed. */
+  forgetCachedRow(): void {
+    this.#parts.settings.forgetCachedRow();
+  }
+
+  /** The auto-recharge as owners see it; null until a card was ever asked for. */
+  view(): AutoRechargeView | null {
+    const b = this.row();
+    const rules = BillingSettings.settingsOf(b);
+    if (!rules) return null;
+    return {
+      ...rules,
+      topUpMicros: b.top_up_micros ?? 0,
+      cardBrand: b.card_brand,
+      cardLast4: b.card_last4,
+      confirmUrl: this.#parts.recharges.confirmUrl(),
+    };
+  }
+
+  lastRecharge(): { at: number; amountMicros: number; status: string } | null {
+    const r = this.#parts.recharges.latest();
+    return r ? { at: r.created_at, amountMicros: r.paid_micros ?? r.amount_micros, status: r.status } : null;
+  }
+
+  /** When the next recharge step is due (for the alarm). */
+  nextDueAt(): number | null {
+    return this.#parts.recharges.nextDueAt();
+  }
+
+  unsynced(limit: number): RechargeRow[] {
+    return this.#parts.recharges.unsynced(limit);
+  }
+
+  markSynced(rows: readonly RechargeRow[]): void {
+    this.#parts.recharges.markSynced(rows);
+  }
+
+  // ---------------------------------------------------------------- the trigger rule (inside the caller's transaction)
+
+  startRechargeIfDue(now: number, known?: { row: BillingRow; balanceMicros: number }): "started" | "daily_limit" | null {
+    return startRechargeIfDue(this.#parts, now, known);
+  }
+
+  /** After the trigger rule's transaction committed: what follows from its outcome. */
+  triggered(fx: BillingEffects, outcome: "started" | "daily_limit" | null, now: number): void {
+    triggered(this.#parts, fx, outcome, now);
+  }
+
+  // ---------------------------------------------------------------- async work
+  // Each takes the effects collector of its caller, who applies it also when the work failed halfway
+  // (what committed before the failure is still to be told).
+
+  driveDue(fx: BillingEffects, now: number): Promise<void> {
+    return driveDue(this.#parts, fx, now);
+  }
+
+  /** The hourly safety net; returns how many recharges were checked with Stripe. */
+  reconcile(fx: BillingEffects, now: number): Promise<number> {
+    return reconcile(this.#parts, fx, now);
+  }
+
+  handleEvent(fx: BillingEffects, event: Stripe.Event, trace: ChargeTrace | null): Promise<EventOutcome> {
+    return handleEvent(this.#parts, fx, event, trace);
+  }
+
+  setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<string> {
+    return setupCheckout(this.#parts, topUpMicros, rechargeAtMicros);
+  }
+
+  topUpCheckout(amountMicros: number): Promise<string> {
+    return topUpCheckout(this.#parts, amountMicros);
+  }
+
+  /** `/changeCreditsTopUp`: false when no card is saved yet. */
+  changeSettings(fx: BillingEffects, topUpMicros: number, rechargeAtMicros: number): boolean {
+    return changeSettings(this.#parts, fx, topUpMicros, rechargeAtMicros);
+  }
+}

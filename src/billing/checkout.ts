@@ -1,0 +1,92 @@
+import { microsToCents } from "../money";
+import { startRechargeIfDue, triggered } from "./auto-recharge";
+import type { BillingEffects, BillingParts } from "./notices";
+import { newRechargeId } from "./recharges";
+
+/**
+ * The owner's billing actions that reach Stripe Checkout: the customer, the card link (`/setupCredits`),
+ * a one-off top-up (`/topUp`), and new settings for a saved card (`/changeCreditsTopUp`).
+ */
+
+/** The instance's Stripe customer, created once (the idempotency key makes a retry reuse it). */
+export async function ensureCustomer(parts: BillingParts): Promise<string> {
+  const existing = parts.settings.row().customer_id;
+  if (existing) return existing;
+  const instanceId = parts.ports.instanceId();
+  const customer = await parts.ports
+    .stripe()
+    .customers.create(
+      { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
+      { idempotencyKey: `${instanceId}:customer` },
+    );
+  return parts.ports.tx(() => parts.settings.customerCreated(customer.id));
+}
+
+/** `/setupCredits`: a Checkout Session in setup mode; the settings take effect when the card is saved. */
+export async function setupCheckout(parts: BillingParts, topUpMicros: number, rechargeAtMicros: number): Promise<string> {
+  const customer = await ensureCustomer(parts);
+  const { config } = parts;
+  const session = await parts.ports.stripe().checkout.sessions.create({
+    mode: "setup",
+    customer,
+    currency: "usd",
+    success_url: `${config.publicBaseUrl}/billing/done`,
+    cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
+    metadata: {
+      instance_id: parts.ports.instanceId(),
+      purpose: "setup",
+      top_up_micros: String(topUpMicros),
+      recharge_at_micros: String(rechargeAtMicros),
+    },
+  });
+  parts.ports.tx(() => parts.settings.cardRequested(session.id, topUpMicros, rechargeAtMicros));
+  return session.url ?? "";
+}
+
+/** `/changeCreditsTopUp`: false when no card is saved yet. */
+export function changeSettings(
+  parts: BillingParts,
+  fx: BillingEffects,
+  topUpMicros: number,
+  rechargeAtMicros: number,
+): boolean {
+  const now = Date.now();
+  const changed = parts.ports.tx(() => {
+    if (!parts.settings.settingsChanged(topUpMicros, rechargeAtMicros)) return null;
+    return { started: startRechargeIfDue(parts, now) };
+  });
+  if (!changed) return false;
+  triggered(parts, fx, changed.started, now);
+  return true;
+}
+
+/** `/topUp`: a Checkout Session in payment mode that creates an invoice; credited once on completion. */
+export async function topUpCheckout(parts: BillingParts, amountMicros: number): Promise<string> {
+  const customer = await ensureCustomer(parts);
+  const { config } = parts;
+  const id = newRechargeId();
+  const metadata = { instance_id: parts.ports.instanceId(), recharge_id: id, purpose: "topup" };
+  const session = await parts.ports.stripe().checkout.sessions.create(
+    {
+      mode: "payment",
+      customer,
+      line_items: [
+        {
+          quantity: 1,
+          price_data: {
+            currency: "usd",
+            unit_amount: microsToCents(amountMicros),
+            product_data: { name: "AI credits" },
+          },
+        },
+      ],
+      invoice_creation: { enabled: true, invoice_data: { metadata } },
+      success_url: `${config.publicBaseUrl}/billing/done`,
+      cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
+      metadata,
+    },
+    { idempotencyKey: `${id}:checkout` },
+  );
+  parts.ports.tx(() => parts.recharges.openTopUp(id, amountMicros, session.id, Date.now()));
+  return session.url ?? "";
+}

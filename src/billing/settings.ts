@@ -1,0 +1,156 @@
+import type { AutoRechargeView } from "../telegram/types";
+
+/**
+ * The auto-recharge settings of one CreditAccount (`billing` table, one row): the Stripe customer, the
+ * saved card, top-up and threshold, and the state of automatic recharges. Every change is a named
+ * transition here; nothing else writes the row.
+ */
+
+export interface BillingRow extends Record<string, SqlStorageValue> {
+  customer_id: string | null;
+  payment_method_id: string | null;
+  card_brand: string | null;
+  card_last4: string | null;
+  top_up_micros: number | null;
+  recharge_at_micros: number | null;
+  auto_enabled: number;
+  status: "active" | "failing" | "needs_confirmation" | "daily_limit";
+  pending_session_id: string | null;
+  daily_limit_notified_day: number | null;
+}
+
+export interface SavedCard {
+  sessionId: string;
+  paymentMethodId: string;
+  brand: string | null;
+  last4: string | null;
+  topUpMicros: number;
+  rechargeAtMicros: number;
+}
+
+export class BillingSettings {
+  /**
+   * The row as last read (undefined: read it again). Every write goes through `#set`, and the object
+   * forgets the copy when a transaction rolls back (`forgetCachedRow`); every debit reads the settings
+   * for the recharge trigger, so this saves the hot path a read.
+   */
+  #row: BillingRow | undefined;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  row(): BillingRow {
+    this.#row ??= this.sql
+      .exec<BillingRow>(
+        `SELECT customer_id, payment_method_id, card_brand, card_last4, top_up_micros, recharge_at_micros, auto_enabled,
+                status, pending_session_id, daily_limit_notified_day FROM billing`,
+      )
+      .one();
+    return this.#row;
+  }
+
+  forgetCachedRow(): void {
+    this.#row = undefined;
+  }
+
+  /** The part of the view the spending rules need, from a row already read (no extra query). */
+  static settingsOf(b: BillingRow): Pick<AutoRechargeView, "enabled" | "status" | "rechargeAtMicros"> | null {
+    if (b.top_up_micros === null && b.pending_session_id === null) return null;
+    return {
+      enabled: b.auto_enabled === 1,
+      status: b.auto_enabled !== 1 ? "pending_card" : b.status,
+      rechargeAtMicros: b.recharge_at_micros ?? 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /** The customer is created once; a second writer keeps the first id. */
+  customerCreated(customerId: string): string {
+    this.#set("customer_id = COALESCE(customer_id, ?)", customerId);
+    return this.row().customer_id ?? customerId;
+  }
+
+  /** `/setupCredits`: a card link is waiting; the settings apply when that card is saved. */
+  cardRequested(sessionId: string, topUpMicros: number, rechargeAtMicros: number): void {
+    this.#set(
+      "pending_session_id = ?, pending_top_up_micros = ?, pending_recharge_at_micros = ?",
+      sessionId,
+      topUpMicros,
+      rechargeAtMicros,
+    );
+  }
+
+  /**
+   * A card link was completed: the card and the settings it was made with apply. The pending link is
+   * cleared only if it is still this one (compare-and-set): a `/setupCredits` sent meanwhile stays pending.
+   * Returns whether a newer link is still waiting.
+   */
+  cardSaved(card: SavedCard): { newerPending: boolean } {
+    this.#set(
+      `payment_method_id = ?, card_brand = ?, card_last4 = ?, top_up_micros = ?, recharge_at_micros = ?,
+       auto_enabled = 1, status = 'active',
+       pending_session_id = CASE WHEN pending_session_id = ? THEN NULL ELSE pending_session_id END`,
+      card.paymentMethodId,
+      card.brand,
+      card.last4,
+      card.topUpMicros,
+      card.rechargeAtMicros,
+      card.sessionId,
+    );
+    return { newerPending: this.row().pending_session_id !== null };
+  }
+
+  /** `checkout.session.expired` of the pending card link: nothing to wait for any more. */
+  cardLinkExpired(sessionId: string): boolean {
+    this.#row = undefined;
+    return (
+      this.sql
+        .exec(
+          `UPDATE billing SET pending_session_id = NULL, pending_top_up_micros = NULL, pending_recharge_at_micros = NULL
+           WHERE pending_session_id = ? RETURNING 1`,
+          sessionId,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** `/changeCreditsTopUp`: only with a saved card and auto-recharge on. */
+  settingsChanged(topUpMicros: number, rechargeAtMicros: number): boolean {
+    const b = this.row();
+    if (!b.payment_method_id || b.auto_enabled !== 1) return false;
+    this.#set("top_up_micros = ?, recharge_at_micros = ?", topUpMicros, rechargeAtMicros);
+    return true;
+  }
+
+  failing(): void {
+    this.#set("status = 'failing'");
+  }
+
+  needsConfirmation(): void {
+    this.#set("status = 'needs_confirmation'");
+  }
+
+  /** A payment went through: a card trouble is over (a daily limit is not: it ends with the day). */
+  paymentWentThrough(): void {
+    const status = this.row().status;
+    if (status === "failing" || status === "needs_confirmation") this.#set("status = 'active'");
+  }
+
+  /** The daily limit stopped a recharge; true the first time that day (the owner is told once). */
+  dailyLimitReached(day: number): boolean {
+    const b = this.row();
+    if (b.status !== "daily_limit") this.#set("status = 'daily_limit'");
+    if (b.daily_limit_notified_day === day) return false;
+    this.#set("daily_limit_notified_day = ?", day);
+    return true;
+  }
+
+  dailyLimitOver(): void {
+    if (this.row().status === "daily_limit") this.#set("status = 'active'");
+  }
+
+  #set(assignments: string, ...bindings: SqlStorageValue[]): void {
+    this.#row = undefined;
+    this.sql.exec(`UPDATE billing SET ${assignments}`, ...bindings);
+  }
+}
