@@ -3,9 +3,53 @@
  *
  * Behaves like https://api.stripe.com where the product depends on it, as stripe-node 23 (API version
  * `2026-10-28.endive`) calls it: bracket-encoded form bodies, bearer-key auth, idempotency keys (replay, mismatch,
- * in flight), customers, Checkout sessions (setup and payment mode), invoices with invoice items, finalize and
- * off-session pay with Stripe's test cards, invoice payments, and signed webhook events. Tests and the demo inspect
- * and steer it through `/__control/*`.
+ * in flight), customers, Checkout sessions (setup and payment mode, expiry), invoices with invoice items, finalize
+ * and off-session pay with Stripe's test cards, invoice payments, charges, payment intents, disputes, and signed
+ * webhook events. Tests and the demo inspect and steer it through `/__control/*`.
+ *
+ * Where money depends on it, it is as unkind as Stripe:
+ * - A Charge and its PaymentIntent carry only their own metadata (`payment_intent_data[metadata]` of a
+ *   payment-mode Checkout session, nothing for an invoice's payment); never the invoice's or the session's, and
+ *   neither has an `invoice` field. Trace a charge with
+ *   `GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=pi_…` → `invoice` (an id).
+ * - Paying a paid invoice answers 400 `invalid_request_error` "Invoice is already paid" (no `code`).
+ * - Idempotency (docs.stripe.com/api/idempotent_requests): the first result of a key is saved once execution
+ *   began, 4xx included, and replayed with `Idempotent-Replayed: true`; a parameter that fails validation saves
+ *   nothing; the same key with other parameters is an `idempotency_error`; a key in flight answers 409.
+ *
+ * Control endpoints (JSON bodies; every answer is JSON):
+ * - `GET  /__control/events?customer=cus_…` → `{ events: [{ id, type, created, delivered, lastStatus, payload }] }`
+ * - `GET  /__control/customers/:id/summary` → invoices, payments, totalChargedCents, refundedCents, default card
+ * - `POST /__control/webhook-endpoint {url, customer?}`; `POST /__control/auto-deliver {customer, enabled}`;
+ *   `POST /__control/deliver {eventId, times?, signature?: "valid" | "forged" | "old"}` → `{ statuses }`
+ * - `POST /__control/checkout/:id/complete {paymentMethod?}` → the session (what the customer does on the page)
+ * - `POST /__control/checkout/:id/expire-now {}` → the session, `status: "expired"`, and a
+ *   `checkout.session.expired` event: as if its `expires_at` (24 h by default) had passed. A session that is
+ *   not open answers Stripe's 400. (A session whose `expires_at` passes on the stand-in's clock also expires
+ *   when next retrieved.)
+ * - `POST /__control/invoices/:id/pay {paymentMethod?}` → the invoice (the owner paying on the hosted page)
+ * - `POST /__control/customers/:id/card {paymentMethod}` → swaps the default card's behaviour (a test card id)
+ * - `POST /__control/refund {invoice | charge | paymentIntent, amount?}` → `{ refund, charge }`; events
+ *   `charge.refunded`, `refund.created`. A charged-back charge answers 400 `charge_disputed`.
+ * - `POST /__control/dispute {invoice | charge | paymentIntent, amount?, reason?}` → `{ dispute }`; events
+ *   `charge.dispute.created` then `charge.dispute.funds_withdrawn` (status `needs_response`, one withdrawal
+ *   balance transaction, `charge` and `payment_intent` as ids); the charge becomes `disputed: true`. `amount`
+ *   defaults to what is still unrefunded; one dispute per charge.
+ * - `POST /__control/disputes/:id/close {outcome: "won" | "lost"}` → `{ dispute }`; won: events
+ *   `charge.dispute.funds_reinstated` then `charge.dispute.closed` (status `won`); lost: `charge.dispute.closed`
+ *   (status `lost`), preceded by `funds_reinstated` only for the part of a dispute above what was unrefunded.
+ *   (`POST /v1/disputes/:id/close`, the merchant accepting, loses it the same way.)
+ * - `POST /__control/fault {match: {customer?, pathPrefix?, pathSuffix?, idempotencyKeyPrefix?, method?}, kind,
+ *   count?, delayMs?, replay?}` (match needs customer, pathPrefix or idempotencyKeyPrefix). Kinds:
+ *   `500` (nothing runs, the key stays free), `409` (`idempotency_key_in_use`, nothing runs), `timeout` (hangs
+ *   `delayMs`, default 15 s, holding the key in flight, then 500; nothing runs), `timeout_after_success` (the
+ *   request commits and its events go out, then the answer hangs `delayMs`, default 15 s, and is a 500),
+ *   `500_after_success` (commits and sends its events, then answers 500 `api_error` after `delayMs`, default 0).
+ *   After a committed fault a retry with the same key replays the committed answer; with
+ *   `replay: "error"` a `500_after_success` key keeps the 500 instead, as Stripe documents for a 500 raised
+ *   during execution ("retries return the saved response, including 500 errors"). After-success faults strike
+ *   replayed answers too. `customer` matches the request's `customer` parameter or the customer of the
+ *   invoice, session, charge, payment intent, dispute or payment method in its path.
  *
  * Many test files run in parallel against one process, so everything a test can change is scoped by customer id or
  * idempotency-key prefix: one test's faults, card changes or delivery switches never touch another test's customer.
@@ -39,6 +83,8 @@ const API_VERSION = "2026-10-28.endive";
 /** Stripe's minimum charge for USD; a smaller invoice is settled from the customer balance instead of the card. */
 const MINIMUM_CHARGE_CENTS = 50;
 const DEFAULT_TIMEOUT_DELAY_MS = 15_000;
+/** What Stripe charges (USD) for a dispute, on top of the withdrawn amount. */
+const DISPUTE_FEE_CENTS = 1500;
 /** Webhook tolerance is 300 s, so ten minutes is safely "old". */
 const OLD_SIGNATURE_AGE_SEC = 600;
 
@@ -92,6 +138,37 @@ const TEST_CARDS = new Map<string, TestCard>([
   ["pm_card_authenticationRequired", { brand: "visa", last4: "3155", outcome: "authentication_required" }],
 ]);
 
+/** Every field of a Dispute's `evidence`, all null until evidence is submitted. */
+const DISPUTE_EVIDENCE_FIELDS = [
+  "access_activity_log",
+  "billing_address",
+  "cancellation_policy",
+  "cancellation_policy_disclosure",
+  "cancellation_rebuttal",
+  "customer_communication",
+  "customer_email_address",
+  "customer_name",
+  "customer_purchase_ip",
+  "customer_signature",
+  "duplicate_charge_documentation",
+  "duplicate_charge_explanation",
+  "duplicate_charge_id",
+  "product_description",
+  "receipt",
+  "refund_policy",
+  "refund_policy_disclosure",
+  "refund_refusal_explanation",
+  "service_date",
+  "service_documentation",
+  "shipping_address",
+  "shipping_carrier",
+  "shipping_date",
+  "shipping_documentation",
+  "shipping_tracking_number",
+  "uncategorized_file",
+  "uncategorized_text",
+] as const;
+
 interface Customer {
   id: string;
   created: number;
@@ -139,6 +216,9 @@ interface Session {
   invoiceMetadata: Record<string, string>;
   invoiceDescription: string | null;
   setupIntentMetadata: Record<string, string>;
+  /** `payment_intent_data[metadata]`: the only metadata a payment-mode session's PaymentIntent (and charge) gets. */
+  paymentIntentMetadata: Record<string, string>;
+  expiresAt: number;
   url: string;
 }
 
@@ -198,6 +278,19 @@ interface InvoicePayment {
   charge: string;
 }
 
+interface PaymentIntentRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  customer: string;
+  paymentMethod: string;
+  latestCharge: string;
+  description: string | null;
+  /** Only what was set on the intent itself: Stripe copies no invoice or session metadata here. */
+  metadata: Record<string, string>;
+}
+
 interface Charge {
   id: string;
   created: number;
@@ -207,8 +300,39 @@ interface Charge {
   customer: string;
   paymentIntent: string;
   paymentMethod: string;
-  invoice: string;
+  /** The stand-in's own bookkeeping (summary, refunds); a real Charge has no `invoice` field since 2025-03-31. */
+  invoice: string | null;
+  balanceTransaction: string;
+  /** Copied from the PaymentIntent when the charge is created, as Stripe does; never the invoice's metadata. */
+  metadata: Record<string, string>;
   disputed: boolean;
+}
+
+type DisputeStatus = "needs_response" | "under_review" | "won" | "lost";
+
+interface BalanceTransaction {
+  id: string;
+  created: number;
+  amount: number;
+  fee: number;
+  currency: string;
+  description: string;
+  reportingCategory: string;
+}
+
+interface Dispute {
+  id: string;
+  created: number;
+  charge: string;
+  paymentIntent: string;
+  customer: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  status: DisputeStatus;
+  /** What of the charge was not refunded when the dispute opened; a lost dispute reinstates any excess over it. */
+  unrefundedAtOpen: number;
+  balanceTransactions: BalanceTransaction[];
 }
 
 interface EventRecord {
@@ -222,7 +346,8 @@ interface EventRecord {
   lastStatus: number | null;
 }
 
-type FaultKind = "500" | "timeout" | "timeout_after_success" | "409";
+const FAULT_KINDS = ["500", "409", "timeout", "timeout_after_success", "500_after_success"] as const;
+type FaultKind = (typeof FAULT_KINDS)[number];
 
 interface Fault {
   pathPrefix: string | null;
@@ -230,9 +355,17 @@ interface Fault {
   pathSuffix: string | null;
   idempotencyKeyPrefix: string | null;
   customer: string | null;
+  /** Only requests with this method (e.g. "POST"); any method when null. */
+  method: string | null;
   kind: FaultKind;
   remaining: number;
   delayMs: number;
+  /**
+   * For `500_after_success`: what the idempotency key keeps. "success" (default): a retry with the key replays
+   * the committed answer. "error": the key keeps the 500, as Stripe documents for a 500 raised once the endpoint
+   * began executing, so only reading the objects (or the webhooks) tells the request committed.
+   */
+  replay: "success" | "error";
 }
 
 type IdempotencyEntry =
@@ -250,10 +383,16 @@ interface Ctx {
 class ApiError extends Error {
   readonly status: number;
   readonly body: Json;
-  constructor(status: number, body: Json) {
+  /**
+   * A parameter that failed validation: Stripe saves an idempotency key's result only once the endpoint began
+   * executing, so such an error is not replayed and the same key may be retried with corrected parameters.
+   */
+  readonly validation: boolean;
+  constructor(status: number, body: Json, validation = false) {
     super(typeof body.message === "string" ? body.message : "Stripe error");
     this.status = status;
     this.body = body;
+    this.validation = validation;
   }
 }
 
@@ -264,6 +403,11 @@ function invalid(message: string, param?: string, code?: string): ApiError {
     ...(param ? { param } : {}),
     ...(code ? { code } : {}),
   });
+}
+
+/** A malformed or missing parameter (see ApiError.validation). */
+function invalidParam(message: string, param: string, code = "parameter_invalid"): ApiError {
+  return new ApiError(400, { type: "invalid_request_error", code, message, param }, true);
 }
 
 function missing(kind: string, id: string, param = "id"): ApiError {
@@ -351,27 +495,27 @@ function canonical(value: unknown): string {
 function str(params: Json, name: string): string | null {
   const value = params[name];
   if (value === undefined || value === "") return null;
-  if (typeof value !== "string") throw invalid(`Invalid string: ${name}`, name);
+  if (typeof value !== "string") throw invalidParam(`Invalid string: ${name}`, name);
   return value;
 }
 
-function requireStr(params: Json, name: string): string {
+function requireStr(params: Json, name: string, label = name): string {
   const value = str(params, name);
-  if (value === null) throw invalid(`Missing required param: ${name}.`, name);
+  if (value === null) throw invalidParam(`Missing required param: ${label}.`, label, "parameter_missing");
   return value;
 }
 
 function int(params: Json, name: string): number | null {
   const value = str(params, name);
   if (value === null) return null;
-  if (!/^-?\d+$/.test(value)) throw invalid(`Invalid integer: ${value}`, name);
+  if (!/^-?\d+$/.test(value)) throw invalidParam(`Invalid integer: ${value}`, name, "parameter_invalid_integer");
   return Number(value);
 }
 
 function bool(params: Json, name: string): boolean | null {
   const value = str(params, name);
   if (value === null) return null;
-  if (value !== "true" && value !== "false") throw invalid(`Invalid boolean: ${value}`, name);
+  if (value !== "true" && value !== "false") throw invalidParam(`Invalid boolean: ${value}`, name);
   return value === "true";
 }
 
@@ -447,6 +591,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
   const invoices = new Map<string, Invoice>();
   const invoicePayments = new Map<string, InvoicePayment>();
   const charges = new Map<string, Charge>();
+  const paymentIntents = new Map<string, PaymentIntentRecord>();
+  const disputes = new Map<string, Dispute>();
   const events = new Map<string, EventRecord>();
   const eventsByCustomer = new Map<string, EventRecord[]>();
   const idempotency = new Map<string, IdempotencyEntry>();
@@ -589,7 +735,7 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
               invoice_data: { metadata: s.invoiceMetadata, description: s.invoiceDescription },
             }
           : null,
-      expires_at: s.created + 24 * 3600,
+      expires_at: s.expiresAt,
     };
   }
 
@@ -701,7 +847,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
   }
 
   function renderCharge(ch: Charge): Json {
-    const invoice = invoices.get(ch.invoice);
+    const pm = paymentMethods.get(ch.paymentMethod);
+    const card = pm ? cardOf(pm) : { brand: "visa", last4: "4242" };
     return {
       id: ch.id,
       object: "charge",
@@ -717,28 +864,115 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       disputed: ch.disputed,
       currency: ch.currency,
       customer: ch.customer,
+      description: null,
       payment_intent: ch.paymentIntent,
       payment_method: ch.paymentMethod,
-      // Stripe copies the invoice's metadata to its charge; the Worker uses it to find the recharge.
-      metadata: invoice?.metadata ?? {},
+      balance_transaction: ch.balanceTransaction,
+      billing_details: { address: null, email: null, name: null, phone: null },
+      failure_code: null,
+      failure_message: null,
+      outcome: {
+        network_status: "approved_by_network",
+        reason: null,
+        risk_level: "normal",
+        seller_message: "Payment complete.",
+        type: "authorized",
+      },
+      payment_method_details: {
+        type: "card",
+        card: { brand: card.brand, last4: card.last4, country: "US", funding: "credit", network: card.brand },
+      },
+      receipt_email: null,
+      receipt_url: null,
+      // Only metadata set on the charge (or its PaymentIntent) itself: Stripe copies no invoice metadata here.
+      metadata: ch.metadata,
     };
   }
 
-  function renderPaymentIntent(ch: Charge): Json {
-    const invoice = invoices.get(ch.invoice);
+  function renderPaymentIntent(pi: PaymentIntentRecord): Json {
     return {
-      id: ch.paymentIntent,
+      id: pi.id,
       object: "payment_intent",
-      created: ch.created,
+      created: pi.created,
       livemode: false,
-      amount: ch.amount,
-      amount_received: ch.amount,
-      currency: ch.currency,
-      customer: ch.customer,
-      payment_method: ch.paymentMethod,
-      latest_charge: ch.id,
+      amount: pi.amount,
+      amount_capturable: 0,
+      amount_received: pi.amount,
+      currency: pi.currency,
+      customer: pi.customer,
+      description: pi.description,
+      capture_method: "automatic",
+      confirmation_method: "automatic",
+      client_secret: `${pi.id}_secret_standin`,
+      canceled_at: null,
+      cancellation_reason: null,
+      last_payment_error: null,
+      next_action: null,
+      payment_method: pi.paymentMethod,
+      payment_method_types: ["card"],
+      latest_charge: pi.latestCharge,
+      setup_future_usage: null,
       status: "succeeded",
-      metadata: invoice?.metadata ?? {},
+      metadata: pi.metadata,
+    };
+  }
+
+  function renderBalanceTransaction(bt: BalanceTransaction, source: string): Json {
+    return {
+      id: bt.id,
+      object: "balance_transaction",
+      amount: bt.amount,
+      available_on: bt.created,
+      created: bt.created,
+      currency: bt.currency,
+      description: bt.description,
+      exchange_rate: null,
+      fee: bt.fee,
+      fee_details: bt.fee
+        ? [{ amount: bt.fee, application: null, currency: bt.currency, description: "Dispute fee", type: "stripe_fee" }]
+        : [],
+      net: bt.amount - bt.fee,
+      reporting_category: bt.reportingCategory,
+      source,
+      status: "pending",
+      type: "adjustment",
+    };
+  }
+
+  function renderDispute(dp: Dispute): Json {
+    const charge = charges.get(dp.charge);
+    const pm = charge ? paymentMethods.get(charge.paymentMethod) : undefined;
+    const card = pm ? cardOf(pm) : { brand: "visa" };
+    return {
+      id: dp.id,
+      object: "dispute",
+      created: dp.created,
+      livemode: false,
+      amount: dp.amount,
+      currency: dp.currency,
+      // An id string, as in every event; `expand[]=charge` expands it.
+      charge: dp.charge,
+      payment_intent: dp.paymentIntent,
+      balance_transactions: dp.balanceTransactions.map((bt) => renderBalanceTransaction(bt, dp.id)),
+      enhanced_eligibility_types: [],
+      evidence: { ...Object.fromEntries(DISPUTE_EVIDENCE_FIELDS.map((field) => [field, null])), enhanced_evidence: {} },
+      evidence_details: {
+        due_by: dp.created + 21 * 24 * 3600,
+        enhanced_eligibility: {},
+        has_evidence: false,
+        past_due: false,
+        submission_count: 0,
+      },
+      intended_submission_method: null,
+      // Once funds are withdrawn the payment can no longer be refunded.
+      is_charge_refundable: false,
+      metadata: {},
+      payment_method_details: {
+        type: "card",
+        card: { brand: card.brand, case_type: "chargeback", network: card.brand, network_reason_code: "10.4" },
+      },
+      reason: dp.reason,
+      status: dp.status,
     };
   }
 
@@ -771,8 +1005,13 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         return ch ? renderCharge(ch) : null;
       }
       case "pi_": {
-        for (const ch of charges.values()) if (ch.paymentIntent === id) return renderPaymentIntent(ch);
-        return null;
+        const pi = paymentIntents.get(id);
+        return pi ? renderPaymentIntent(pi) : null;
+      }
+      case "dp_":
+      case "du_": {
+        const dp = disputes.get(id);
+        return dp ? renderDispute(dp) : null;
       }
     }
     return null;
@@ -957,8 +1196,87 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     onSession: boolean;
   }
 
+  interface CardPayment {
+    customer: Customer;
+    pm: PaymentMethod;
+    amount: number;
+    currency: string;
+    onSession: boolean;
+    /** The PaymentIntent's own metadata (`payment_intent_data[metadata]`); an invoice's intent gets none. */
+    metadata: Record<string, string>;
+    description: string | null;
+    invoice: string | null;
+  }
+
+  /** The card's verdict: a declined (or, off-session, 3-D Secure) card answers Stripe's card_error. */
+  function cardError(pm: PaymentMethod, onSession: boolean, invoice: string | null): ApiError | null {
+    const card = cardOf(pm);
+    if (card.outcome === "success" || (card.outcome === "authentication_required" && onSession)) return null;
+    const auth = card.outcome === "authentication_required";
+    return new ApiError(402, {
+      type: "card_error",
+      code: auth ? "authentication_required" : (card.code ?? "card_declined"),
+      ...(auth ? {} : { decline_code: card.declineCode ?? "generic_decline" }),
+      message: auth ? "This payment requires authentication" : (card.message ?? "Your card was declined."),
+      ...(invoice ? { invoice } : {}),
+      payment_method: { id: pm.id, object: "payment_method", type: "card" },
+    });
+  }
+
+  /** A successful card payment: one PaymentIntent and its Charge, the charge carrying the intent's metadata. */
+  function chargeCard(ctx: Ctx, p: CardPayment): Charge {
+    const created = seconds(ctx.now);
+    const intent: PaymentIntentRecord = {
+      id: newId("pi"),
+      created,
+      amount: p.amount,
+      currency: p.currency,
+      customer: p.customer.id,
+      paymentMethod: p.pm.id,
+      latestCharge: newId("ch"),
+      description: p.description,
+      metadata: { ...p.metadata },
+    };
+    paymentIntents.set(intent.id, intent);
+    const charge: Charge = {
+      id: intent.latestCharge,
+      created,
+      amount: p.amount,
+      amountRefunded: 0,
+      currency: p.currency,
+      customer: p.customer.id,
+      paymentIntent: intent.id,
+      paymentMethod: p.pm.id,
+      invoice: p.invoice,
+      balanceTransaction: newId("txn"),
+      metadata: { ...p.metadata },
+      disputed: false,
+    };
+    charges.set(charge.id, charge);
+    return charge;
+  }
+
+  /** Records `charge` as the invoice's payment (an InvoicePayment) and marks the invoice paid. */
+  function settleInvoice(ctx: Ctx, invoice: Invoice, charge: Charge): void {
+    const payment: InvoicePayment = {
+      id: newId("inpay"),
+      created: seconds(ctx.now),
+      invoice: invoice.id,
+      amount: charge.amount,
+      currency: charge.currency,
+      paymentIntent: charge.paymentIntent,
+      charge: charge.id,
+    };
+    invoicePayments.set(payment.id, payment);
+    invoice.payments.push(payment.id);
+    markPaid(ctx, invoice, charge.amount);
+    emit(ctx, invoice.customer, "invoice.paid", renderInvoice(invoice));
+    emit(ctx, invoice.customer, "invoice.payment_succeeded", renderInvoice(invoice));
+  }
+
   function pay(ctx: Ctx, invoice: Invoice, opts: PayOptions): void {
-    if (invoice.status === "paid") throw invalid("Invoice is already paid", "invoice", "invoice_already_paid");
+    // Stripe's answer, word for word, with no `code` (stripe-node's error codes have no "already paid").
+    if (invoice.status === "paid") throw invalid("Invoice is already paid");
     if (invoice.status === "draft") {
       throw invalid("This invoice can't be paid because it is a draft. Finalize it first.", "invoice");
     }
@@ -983,53 +1301,34 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       );
     }
     const pm = materialize(chosen, customer.id, ctx.now, "payment_method");
-    const card = cardOf(pm);
     invoice.attemptCount += 1;
-    if (card.outcome === "decline" || (card.outcome === "authentication_required" && !opts.onSession)) {
-      const auth = card.outcome === "authentication_required";
+    const declined = cardError(pm, opts.onSession, invoice.id);
+    if (declined) {
       emit(ctx, invoice.customer, "invoice.payment_failed", renderInvoice(invoice));
-      if (auth) emit(ctx, invoice.customer, "invoice.payment_action_required", renderInvoice(invoice));
-      throw new ApiError(402, {
-        type: "card_error",
-        code: auth ? "authentication_required" : (card.code ?? "card_declined"),
-        ...(auth ? {} : { decline_code: card.declineCode ?? "generic_decline" }),
-        message: auth ? "This payment requires authentication" : (card.message ?? "Your card was declined."),
-        invoice: invoice.id,
-        payment_method: { id: pm.id, object: "payment_method", type: "card" },
-      });
+      if (declined.body.code === "authentication_required") {
+        emit(ctx, invoice.customer, "invoice.payment_action_required", renderInvoice(invoice));
+      }
+      throw declined;
     }
-    const payment: InvoicePayment = {
-      id: newId("inpay"),
-      created: seconds(ctx.now),
-      invoice: invoice.id,
+    // An invoice's PaymentIntent and charge get no metadata: the invoice keeps its own.
+    const charge = chargeCard(ctx, {
+      customer,
+      pm,
       amount: total,
       currency: invoice.currency,
-      paymentIntent: newId("pi"),
-      charge: newId("ch"),
-    };
-    invoicePayments.set(payment.id, payment);
-    charges.set(payment.charge, {
-      id: payment.charge,
-      created: payment.created,
-      amount: total,
-      amountRefunded: 0,
-      currency: invoice.currency,
-      customer: invoice.customer,
-      paymentIntent: payment.paymentIntent,
-      paymentMethod: pm.id,
+      onSession: opts.onSession,
+      metadata: {},
+      description: invoice.number ? `Payment for Invoice ${invoice.number}` : null,
       invoice: invoice.id,
-      disputed: false,
     });
-    invoice.payments.push(payment.id);
-    markPaid(ctx, invoice, total);
-    emit(ctx, invoice.customer, "invoice.paid", renderInvoice(invoice));
-    emit(ctx, invoice.customer, "invoice.payment_succeeded", renderInvoice(invoice));
+    settleInvoice(ctx, invoice, charge);
   }
 
   function completeSession(ctx: Ctx, session: Session, paymentMethod: string): void {
+    expireIfDue(ctx, session);
     if (session.status !== "open") throw invalid(`This Checkout Session is ${session.status}.`, "session");
     const pm = materialize(paymentMethod, session.customer, ctx.now, "paymentMethod");
-    const customer = session.customer ?? "";
+    const customerId = session.customer ?? "";
     if (session.mode === "setup") {
       const si: SetupIntent = {
         id: newId("seti"),
@@ -1041,46 +1340,73 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       setupIntents.set(si.id, si);
       session.setupIntent = si.id;
       session.status = "complete";
-      emit(ctx, customer, "checkout.session.completed", renderSession(session));
+      emit(ctx, customerId, "checkout.session.completed", renderSession(session));
       return;
     }
     if (!session.customer) throw invalid("This stand-in needs `customer` on payment-mode sessions.", "customer");
-    const first = session.lineItems[0];
-    const invoice = createInvoice(ctx, {
-      customer: session.customer,
-      currency: session.currency ?? "usd",
-      description: session.invoiceDescription,
-      metadata: { ...session.metadata, ...session.invoiceMetadata },
+    const customer = getCustomer(session.customer, "customer");
+    const currency = session.currency ?? session.lineItems[0]?.currency ?? "usd";
+    // In the browser the customer completes 3-D Secure, so only real declines fail here; a declined card leaves
+    // the session open for another try (and no invoice), like Checkout's page does.
+    const declined = cardError(pm, true, null);
+    if (declined) throw declined;
+    const charge = chargeCard(ctx, {
+      customer,
+      pm,
+      amount: sessionTotal(session) ?? 0,
+      currency,
+      onSession: true,
+      // `payment_intent_data[metadata]` only: neither the session's metadata nor the invoice's.
+      metadata: session.paymentIntentMetadata,
+      description: null,
+      invoice: null,
     });
-    for (const line of session.lineItems) {
-      addItem(ctx, {
-        customer: session.customer,
-        invoice: invoice.id,
-        amount: line.unitAmount * line.quantity,
-        currency: line.currency,
-        description: line.name,
-        metadata: {},
+    session.paymentIntent = charge.paymentIntent;
+    if (session.invoiceCreation) {
+      // The post-purchase invoice carries `invoice_creation[invoice_data]` (its metadata), and is paid by the
+      // session's PaymentIntent (an InvoicePayment links them).
+      const invoice = createInvoice(ctx, {
+        customer: customer.id,
+        currency,
+        description: session.invoiceDescription,
+        metadata: { ...session.invoiceMetadata },
       });
-    }
-    finalize(ctx, invoice);
-    if (invoice.status === "open") {
-      try {
-        // In the browser the customer completes 3-D Secure, so only real declines fail here.
-        pay(ctx, invoice, { paymentMethod: pm.id, onSession: true });
-      } catch (error) {
-        // A declined card leaves the session open for another try, like Checkout's page does.
-        invoice.status = "void";
-        invoice.voidedAt = seconds(ctx.now);
-        emit(ctx, invoice.customer, "invoice.voided", renderInvoice(invoice));
-        throw error;
+      for (const line of session.lineItems) {
+        addItem(ctx, {
+          customer: customer.id,
+          invoice: invoice.id,
+          amount: line.unitAmount * line.quantity,
+          currency: line.currency,
+          description: line.name,
+          metadata: {},
+        });
       }
+      charge.invoice = invoice.id;
+      finalize(ctx, invoice);
+      if (invoice.status === "open") settleInvoice(ctx, invoice, charge);
+      session.invoice = invoice.id;
     }
-    session.invoice = invoice.id;
-    session.paymentIntent = invoicePayments.get(invoice.payments[0] ?? "")?.paymentIntent ?? null;
     session.status = "complete";
     session.paymentStatus = "paid";
-    if (!session.currency) session.currency = first?.currency ?? "usd";
-    emit(ctx, customer, "checkout.session.completed", renderSession(session));
+    session.currency = currency;
+    emit(ctx, customerId, "checkout.session.completed", renderSession(session));
+  }
+
+  /** Stripe expires an open session at `expires_at` (24 h by default) and sends `checkout.session.expired`. */
+  function expireSession(ctx: Ctx, session: Session): void {
+    if (session.status !== "open") {
+      // Stripe's wording, backticks included.
+      throw invalid(
+        `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${session.status}\`.`,
+      );
+    }
+    session.status = "expired";
+    emit(ctx, session.customer ?? "", "checkout.session.expired", renderSession(session));
+  }
+
+  /** A session whose `expires_at` has passed on the stand-in's clock expires when next looked at. */
+  function expireIfDue(ctx: Ctx, session: Session): void {
+    if (session.status === "open" && seconds(ctx.now) >= session.expiresAt) expireSession(ctx, session);
   }
 
   function chargeOfInvoice(invoice: Invoice): Charge {
@@ -1088,6 +1414,83 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     const charge = payment ? charges.get(payment.charge) : undefined;
     if (!charge) throw invalid(`Invoice ${invoice.id} has no successful payment to refund or dispute.`, "invoice");
     return charge;
+  }
+
+  function getDispute(id: string): Dispute {
+    const dispute = disputes.get(id);
+    if (!dispute) throw missing("dispute", id, "dispute");
+    return dispute;
+  }
+
+  /** The dispute a charge has, if any (Stripe allows one per charge). */
+  function disputeOf(charge: Charge): Dispute | undefined {
+    for (const dispute of disputes.values()) if (dispute.charge === charge.id) return dispute;
+    return undefined;
+  }
+
+  /** The cardholder's bank opens a chargeback: the funds (and a $15 fee) are withdrawn at once. */
+  function openDispute(ctx: Ctx, charge: Charge, amount: number, reason: string): Dispute {
+    if (charge.disputed || disputeOf(charge)) throw invalid(`Charge ${charge.id} has already been disputed.`, "charge");
+    const created = seconds(ctx.now);
+    const id = newId("dp");
+    const dispute: Dispute = {
+      id,
+      created,
+      charge: charge.id,
+      paymentIntent: charge.paymentIntent,
+      customer: charge.customer,
+      amount,
+      currency: charge.currency,
+      reason,
+      status: "needs_response",
+      unrefundedAtOpen: charge.amount - charge.amountRefunded,
+      balanceTransactions: [
+        {
+          id: newId("txn"),
+          created,
+          amount: -amount,
+          fee: DISPUTE_FEE_CENTS,
+          currency: charge.currency,
+          description: `Chargeback withdrawal for ${charge.id}`,
+          reportingCategory: "dispute",
+        },
+      ],
+    };
+    disputes.set(id, dispute);
+    charge.disputed = true;
+    emit(ctx, charge.customer, "charge.dispute.created", renderDispute(dispute));
+    emit(ctx, charge.customer, "charge.dispute.funds_withdrawn", renderDispute(dispute));
+    return dispute;
+  }
+
+  function reinstate(ctx: Ctx, dispute: Dispute, amount: number): void {
+    dispute.balanceTransactions.push({
+      id: newId("txn"),
+      created: seconds(ctx.now),
+      amount,
+      fee: 0,
+      currency: dispute.currency,
+      description: `Chargeback reversal for ${dispute.charge}`,
+      reportingCategory: "dispute_reversal",
+    });
+  }
+
+  /**
+   * The bank decides. Won: the funds come back (`funds_reinstated`), then `closed`. Lost: `closed`, and only if
+   * the dispute was for more than what was still unrefunded when it opened (a partially refunded payment) does
+   * the excess come back first, which is why Stripe's `funds_reinstated` "includes partially refunded payments".
+   */
+  function closeDispute(ctx: Ctx, dispute: Dispute, outcome: "won" | "lost"): void {
+    if (dispute.status === "won" || dispute.status === "lost") {
+      throw invalid(`This dispute is already closed (status: ${dispute.status}).`, "dispute");
+    }
+    dispute.status = outcome;
+    const back = outcome === "won" ? dispute.amount : Math.max(0, dispute.amount - dispute.unrefundedAtOpen);
+    if (back > 0) {
+      reinstate(ctx, dispute, back);
+      emit(ctx, dispute.customer, "charge.dispute.funds_reinstated", renderDispute(dispute));
+    }
+    emit(ctx, dispute.customer, "charge.dispute.closed", renderDispute(dispute));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1101,7 +1504,7 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
 
   function limitOf(params: Json): number {
     const limit = int(params, "limit") ?? 10;
-    if (limit < 1 || limit > 100) throw invalid("Invalid integer: limit must be between 1 and 100", "limit");
+    if (limit < 1 || limit > 100) throw invalidParam("Invalid integer: limit must be between 1 and 100", "limit");
     return limit;
   }
 
@@ -1154,13 +1557,13 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       run: ({ params, now, origin }) => {
         const mode = requireStr(params, "mode");
         if (mode !== "setup" && mode !== "payment") {
-          throw invalid(`Invalid mode: must be one of payment, setup, or subscription`, "mode");
+          throw invalidParam("Invalid mode: must be one of payment, setup, or subscription", "mode");
         }
         const customerId = str(params, "customer");
         if (customerId) getCustomer(customerId, "customer");
         const uiMode = str(params, "ui_mode") ?? "hosted";
         if (uiMode === "hosted" && !str(params, "success_url")) {
-          throw invalid("Missing required param: success_url.", "success_url");
+          throw invalidParam("Missing required param: success_url.", "success_url", "parameter_missing");
         }
         const lineItems: LineItem[] = [];
         const rawItems = params.line_items;
@@ -1185,17 +1588,31 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
           });
         }
         if (mode === "payment" && lineItems.length === 0) {
-          throw invalid("You must specify `line_items` in `payment` mode.", "line_items");
+          throw invalidParam("You must specify `line_items` in `payment` mode.", "line_items", "parameter_missing");
         }
         if (mode === "setup" && lineItems.length > 0) {
-          throw invalid("You cannot pass `line_items` in `setup` mode.", "line_items");
+          throw invalidParam("You cannot pass `line_items` in `setup` mode.", "line_items");
         }
         const invoiceCreation = sub(params, "invoice_creation");
         const invoiceData = sub(invoiceCreation, "invoice_data");
+        if (mode !== "payment" && params.invoice_creation !== undefined) {
+          throw invalidParam("You can only specify `invoice_creation` in `payment` mode.", "invoice_creation");
+        }
+        if (mode !== "payment" && params.payment_intent_data !== undefined) {
+          throw invalidParam("You can only specify `payment_intent_data` in `payment` mode.", "payment_intent_data");
+        }
+        const createdSec = seconds(now);
+        const expiresAt = int(params, "expires_at") ?? createdSec + 24 * 3600;
+        if (expiresAt < createdSec + 30 * 60 || expiresAt > createdSec + 24 * 3600) {
+          throw invalidParam(
+            "The `expires_at` timestamp must be between 30 minutes and 24 hours after the Checkout Session is created.",
+            "expires_at",
+          );
+        }
         const id = newId("cs_test");
         const session: Session = {
           id,
-          created: seconds(now),
+          created: createdSec,
           mode,
           customer: customerId,
           metadata: mergeMetadata({}, params.metadata),
@@ -1216,6 +1633,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
           invoiceMetadata: mergeMetadata({}, invoiceData.metadata),
           invoiceDescription: str(invoiceData, "description"),
           setupIntentMetadata: mergeMetadata({}, sub(params, "setup_intent_data").metadata),
+          paymentIntentMetadata: mergeMetadata({}, sub(params, "payment_intent_data").metadata),
+          expiresAt,
           url: `${origin}/pay/${id}`,
         };
         sessions.set(id, session);
@@ -1225,22 +1644,20 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     {
       method: "GET",
       pattern: /^\/v1\/checkout\/sessions\/([^/]+)$/,
-      run: ({ params }, [id = ""]) => {
-        const session = sessions.get(id);
-        if (!session) throw missing("checkout.session", id);
-        return withExpand(renderSession(session), params);
+      run: (ctx, [id = ""]) => {
+        const session = getSession(id);
+        expireIfDue(ctx, session);
+        return withExpand(renderSession(session), ctx.params);
       },
     },
     {
       method: "POST",
       pattern: /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/,
-      run: (_ctx, [id = ""]) => {
-        const session = sessions.get(id);
-        if (!session) throw missing("checkout.session", id);
-        if (session.status !== "open")
-          throw invalid(`Only open sessions can be expired; this one is ${session.status}.`);
-        session.status = "expired";
-        return renderSession(session);
+      run: (ctx, [id = ""]) => {
+        const session = getSession(id);
+        expireIfDue(ctx, session);
+        expireSession(ctx, session);
+        return withExpand(renderSession(session), ctx.params);
       },
     },
     {
@@ -1372,7 +1789,7 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
           throw invalid("Invoice items can only be added to draft invoices.", "invoice");
         }
         const amount = int(params, "amount");
-        if (amount === null) throw invalid("Missing required param: amount.", "amount");
+        if (amount === null) throw invalidParam("Missing required param: amount.", "amount", "parameter_missing");
         const item = addItem(ctx, {
           customer: customer.id,
           invoice: invoice?.id ?? null,
@@ -1389,23 +1806,46 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       pattern: /^\/v1\/invoice_payments$/,
       run: ({ params }) => {
         const invoiceId = str(params, "invoice");
-        const paymentIntent = str(sub(params, "payment"), "payment_intent");
+        const status = str(params, "status");
+        if (status !== null && status !== "open" && status !== "paid" && status !== "canceled") {
+          throw invalidParam(`Invalid status: must be one of canceled, open, or paid`, "status");
+        }
+        let paymentIntent: string | null = null;
+        if (params.payment !== undefined) {
+          // `payment[type]` is required with `payment`, and names the one field that filters.
+          const payment = sub(params, "payment");
+          const type = requireStr(payment, "type", "payment[type]");
+          if (type !== "payment_intent" && type !== "payment_record") {
+            throw invalidParam(
+              "Invalid payment[type]: must be one of payment_intent or payment_record",
+              "payment[type]",
+            );
+          }
+          if (type === "payment_intent") {
+            paymentIntent = requireStr(payment, "payment_intent", "payment[payment_intent]");
+          }
+        }
+        const limit = limitOf(params);
         const data = [...invoicePayments.values()]
           .filter(
-            (p) => (!invoiceId || p.invoice === invoiceId) && (!paymentIntent || p.paymentIntent === paymentIntent),
+            (p) =>
+              (!invoiceId || p.invoice === invoiceId) &&
+              (!paymentIntent || p.paymentIntent === paymentIntent) &&
+              (!status || status === "paid") &&
+              (params.payment === undefined || paymentIntent !== null),
           )
           .reverse()
           .map(renderInvoicePayment);
-        return list(data, "/v1/invoice_payments", limitOf(params));
+        return withExpand(list(data, "/v1/invoice_payments", limit), params);
       },
     },
     {
       method: "GET",
       pattern: /^\/v1\/invoice_payments\/([^/]+)$/,
-      run: (_ctx, [id = ""]) => {
+      run: ({ params }, [id = ""]) => {
         const payment = invoicePayments.get(id);
         if (!payment) throw missing("invoice_payment", id);
-        return renderInvoicePayment(payment);
+        return withExpand(renderInvoicePayment(payment), params);
       },
     },
     {
@@ -1421,9 +1861,38 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
       method: "GET",
       pattern: /^\/v1\/payment_intents\/([^/]+)$/,
       run: ({ params }, [id = ""]) => {
-        const intent = renderById(id);
-        if (!intent || !id.startsWith("pi_")) throw missing("payment_intent", id, "intent");
-        return withExpand(intent, params);
+        const intent = paymentIntents.get(id);
+        if (!intent) throw missing("payment_intent", id, "intent");
+        return withExpand(renderPaymentIntent(intent), params);
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/disputes$/,
+      run: ({ params }) => {
+        const charge = str(params, "charge");
+        const paymentIntent = str(params, "payment_intent");
+        const limit = limitOf(params);
+        const data = [...disputes.values()]
+          .filter((d) => (!charge || d.charge === charge) && (!paymentIntent || d.paymentIntent === paymentIntent))
+          .reverse()
+          .map(renderDispute);
+        return withExpand(list(data, "/v1/disputes", limit), params);
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/disputes\/([^/]+)$/,
+      run: ({ params }, [id = ""]) => withExpand(renderDispute(getDispute(id)), params),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/disputes\/([^/]+)\/close$/,
+      run: (ctx, [id = ""]) => {
+        // Closing a dispute is accepting it: it is lost, as the API reference says.
+        const dispute = getDispute(id);
+        closeDispute(ctx, dispute, "lost");
+        return withExpand(renderDispute(dispute), ctx.params);
       },
     },
     {
@@ -1454,20 +1923,38 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     }
   }
 
+  /** The customer a request concerns, so that a fault scoped to one test's customer hits only that test. */
   function customerOfRequest(path: string, params: Json): string | null {
     const fromParams = typeof params.customer === "string" ? params.customer : null;
     if (fromParams) return fromParams;
-    const invoiceMatch = /^\/v1\/invoices\/(in_[^/]+)/.exec(path);
-    if (invoiceMatch?.[1]) return invoices.get(invoiceMatch[1])?.customer ?? null;
-    const customerMatch = /^\/v1\/customers\/(cus_[^/]+)/.exec(path);
-    return customerMatch?.[1] ?? null;
+    const [, , resource, id] = path.split("/");
+    if (!id) return null;
+    switch (resource) {
+      case "customers":
+        return id;
+      case "invoices":
+        return invoices.get(id)?.customer ?? null;
+      case "checkout":
+        return sessions.get(path.split("/")[4] ?? "")?.customer ?? null;
+      case "charges":
+        return charges.get(id)?.customer ?? null;
+      case "payment_intents":
+        return paymentIntents.get(id)?.customer ?? null;
+      case "disputes":
+        return disputes.get(id)?.customer ?? null;
+      case "payment_methods":
+        return paymentMethods.get(id)?.customer ?? null;
+      default:
+        return null;
+    }
   }
 
-  function takeFault(path: string, params: Json, idempotencyKey: string | null): Fault | null {
+  function takeFault(method: string, path: string, params: Json, idempotencyKey: string | null): Fault | null {
     const customer = customerOfRequest(path, params);
     const index = faults.findIndex(
       (f) =>
         f.remaining > 0 &&
+        (f.method === null || f.method === method) &&
         (f.pathPrefix === null || path.startsWith(f.pathPrefix)) &&
         (f.pathSuffix === null || path.endsWith(f.pathSuffix)) &&
         (f.idempotencyKeyPrefix === null || (idempotencyKey ?? "").startsWith(f.idempotencyKeyPrefix)) &&
@@ -1480,7 +1967,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     return fault;
   }
 
-  const serverError = () => json({ error: { type: "api_error", message: "An unknown error occurred" } }, 500);
+  const SERVER_ERROR_BODY = JSON.stringify({ error: { type: "api_error", message: "An unknown error occurred" } });
+  const serverError = () => json(JSON.parse(SERVER_ERROR_BODY), 500);
 
   function keyInUse(key: string): Response {
     return json(
@@ -1495,33 +1983,48 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
     );
   }
 
+  function findRoute(method: string, path: string): { route: Route; ids: string[] } {
+    for (const route of routes) {
+      if (route.method !== method) continue;
+      const match = route.pattern.exec(path);
+      if (match) return { route, ids: match.slice(1).map((s) => decodeURIComponent(s ?? "")) };
+    }
+    throw new ApiError(404, {
+      type: "invalid_request_error",
+      message: `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+    });
+  }
+
+  function answer(status: number, body: string, idempotencyKey: string | null, replayed = false): Response {
+    const headers: Record<string, string> = { "content-type": "application/json", "request-id": newId("req") };
+    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+    if (replayed) headers["idempotent-replayed"] = "true";
+    return new Response(body, { status, headers });
+  }
+
+  /**
+   * Faults that strike once the request committed: its writes are applied and its events sent, and only the
+   * answer is lost (`timeout_after_success`: the client gives up or sees a 500 late) or replaced by a 500
+   * (`500_after_success`). They strike a replayed answer the same way.
+   */
+  async function afterSuccess(fault: Fault | null, fresh: Response): Promise<Response> {
+    if (fault?.kind !== "timeout_after_success" && fault?.kind !== "500_after_success") return fresh;
+    if (fault.delayMs > 0) await sleep(fault.delayMs);
+    return serverError();
+  }
+
   async function api(request: Request, url: URL): Promise<Response> {
     authorize(request);
     const method = request.method.toUpperCase();
     const params = decodeForm(url.search.slice(1));
     if (method !== "GET") Object.assign(params, decodeForm(await request.text()));
     const path = url.pathname;
-    let route: Route | undefined;
-    let ids: string[] = [];
-    for (const candidate of routes) {
-      if (candidate.method !== method) continue;
-      const match = candidate.pattern.exec(path);
-      if (match) {
-        route = candidate;
-        ids = match.slice(1).map((s) => decodeURIComponent(s ?? ""));
-        break;
-      }
-    }
-    if (!route) {
-      throw new ApiError(404, {
-        type: "invalid_request_error",
-        message: `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-      });
-    }
+    const { route, ids } = findRoute(method, path);
     const idempotencyKey = method === "POST" ? request.headers.get("idempotency-key") : null;
     const storeKey = idempotencyKey ? `${request.headers.get("authorization") ?? ""}\n${idempotencyKey}` : null;
     const fingerprint = `${method} ${path} ${canonical(params)}`;
-    const fault = takeFault(path, params, idempotencyKey);
+    const fault = takeFault(method, path, params, idempotencyKey);
+    // Before execution: nothing runs and the key stays free, so a retry with it runs afresh.
     if (fault?.kind === "500") return serverError();
     if (fault?.kind === "409") return keyInUse(idempotencyKey ?? "");
 
@@ -1537,47 +2040,48 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         });
       }
       if (existing?.state === "in_flight") return keyInUse(idempotencyKey);
-      if (existing?.state === "done") {
-        return new Response(existing.body, {
-          status: existing.status,
-          headers: {
-            "content-type": "application/json",
-            "idempotency-key": idempotencyKey,
-            "idempotent-replayed": "true",
-            "request-id": newId("req"),
-          },
-        });
-      }
     }
 
     if (fault?.kind === "timeout") {
-      // Stripe never got to run the request: the key is busy while it hangs, then free again.
-      if (storeKey) idempotency.set(storeKey, { fingerprint, state: "in_flight" });
+      // Stripe never got to run the request: a fresh key is busy while it hangs, then free again; a key that
+      // already has a result keeps it.
+      const hold = storeKey !== null && !idempotency.has(storeKey);
+      if (hold) idempotency.set(storeKey, { fingerprint, state: "in_flight" });
       await sleep(fault.delayMs);
-      if (storeKey) idempotency.delete(storeKey);
+      if (hold) idempotency.delete(storeKey);
       return serverError();
+    }
+
+    const existing = storeKey ? idempotency.get(storeKey) : undefined;
+    if (existing?.state === "done") {
+      return afterSuccess(fault, answer(existing.status, existing.body, idempotencyKey, true));
     }
 
     const ctx: Ctx = { origin: url.origin, now: clock(), params, outbox: [] };
     let status = 200;
     let body: string;
+    let saved = true;
     try {
       body = JSON.stringify(route.run(ctx, ids));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       status = error.status;
       body = JSON.stringify({ error: error.body });
+      // Parameters that fail validation never reach execution, so Stripe saves no result for the key.
+      saved = !error.validation;
     }
-    // Stripe stores 4xx outcomes too (a replayed decline declines again); only 5xx may be retried afresh.
-    if (storeKey) idempotency.set(storeKey, { fingerprint, state: "done", status, body });
+    if (storeKey) {
+      if (!saved) idempotency.delete(storeKey);
+      else if (fault?.kind === "500_after_success" && fault.replay === "error") {
+        // Stripe saves a 500 raised during execution as the key's result, and replays it.
+        idempotency.set(storeKey, { fingerprint, state: "done", status: 500, body: SERVER_ERROR_BODY });
+      } else {
+        // Stripe stores 4xx outcomes too (a replayed decline declines again).
+        idempotency.set(storeKey, { fingerprint, state: "done", status, body });
+      }
+    }
     flush(ctx.outbox);
-    if (fault?.kind === "timeout_after_success") {
-      await sleep(fault.delayMs);
-      return serverError();
-    }
-    const headers: Record<string, string> = { "content-type": "application/json", "request-id": newId("req") };
-    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
-    return new Response(body, { status, headers });
+    return afterSuccess(fault, answer(status, body, idempotencyKey));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1622,8 +2126,27 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
 
   function getSession(id: string): Session {
     const session = sessions.get(id);
-    if (!session) throw missing("checkout.session", id);
+    if (!session) throw missing("checkout.session", id, "session");
     return session;
+  }
+
+  /** The charge a refund or dispute control names: `charge`, `paymentIntent` or the paid `invoice`. */
+  function chargeOfControl(body: Json): Charge {
+    const chargeId = controlStr(body, "charge");
+    if (chargeId) {
+      const charge = charges.get(chargeId);
+      if (!charge) throw missing("charge", chargeId, "charge");
+      return charge;
+    }
+    const intentId = controlStr(body, "paymentIntent");
+    if (intentId) {
+      const charge = charges.get(paymentIntents.get(intentId)?.latestCharge ?? "");
+      if (!charge) throw missing("payment_intent", intentId, "paymentIntent");
+      return charge;
+    }
+    const invoiceId = controlStr(body, "invoice");
+    if (!invoiceId) throw invalid("one of charge, paymentIntent or invoice is required", "invoice");
+    return chargeOfInvoice(getInvoice(invoiceId, "invoice"));
   }
 
   function summary(customerId: string): Json {
@@ -1707,11 +2230,16 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         for (let i = 0; i < times; i += 1) statuses.push(await deliver(record, signature));
         return json({ statuses });
       }
-      const checkoutMatch = /^checkout\/([^/]+)\/complete$/.exec(path);
+      const checkoutMatch = /^checkout\/([^/]+)\/(complete|expire-now)$/.exec(path);
       if (checkoutMatch?.[1]) {
         const session = getSession(decodeURIComponent(checkoutMatch[1]));
-        const paymentMethod = controlStr(body, "paymentMethod") ?? "pm_card_visa";
-        operate(url, (ctx) => completeSession(ctx, session, paymentMethod));
+        if (checkoutMatch[2] === "expire-now") {
+          // As if `expires_at` had passed: the same `checkout.session.expired` as the API's expire.
+          operate(url, (ctx) => expireSession(ctx, session));
+        } else {
+          const paymentMethod = controlStr(body, "paymentMethod") ?? "pm_card_visa";
+          operate(url, (ctx) => completeSession(ctx, session, paymentMethod));
+        }
         return json(renderSession(session));
       }
       const payMatch = /^invoices\/([^/]+)\/pay$/.exec(path);
@@ -1722,10 +2250,19 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         return json(renderInvoice(invoice));
       }
       if (path === "refund") {
-        const invoice = getInvoice(requireControlStr(body, "invoice"), "invoice");
-        const charge = chargeOfInvoice(invoice);
+        const charge = chargeOfControl(body);
+        if (charge.disputed && disputeOf(charge)?.status !== "won") {
+          // Stripe refuses to refund a charged-back payment: the dispute already returned the money.
+          throw invalid(
+            `Charge ${charge.id} has been charged back; cannot issue a refund.`,
+            "charge",
+            "charge_disputed",
+          );
+        }
         const left = charge.amount - charge.amountRefunded;
         const amount = body.amount === undefined ? left : Number(body.amount);
+        if (left === 0)
+          throw invalid(`Charge ${charge.id} has already been refunded.`, "charge", "charge_already_refunded");
         if (!Number.isInteger(amount) || amount < 1 || amount > left) {
           throw invalid(`amount must be an integer between 1 and ${left}`, "amount");
         }
@@ -1736,9 +2273,11 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
             object: "refund",
             created: seconds(ctx.now),
             amount,
+            balance_transaction: newId("txn"),
             charge: charge.id,
             payment_intent: charge.paymentIntent,
             currency: charge.currency,
+            reason: null,
             status: "succeeded",
             metadata: {},
           };
@@ -1749,42 +2288,51 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         return json({ refund, charge: renderCharge(charge) });
       }
       if (path === "dispute") {
-        const invoice = getInvoice(requireControlStr(body, "invoice"), "invoice");
-        const charge = chargeOfInvoice(invoice);
-        const dispute = operate(url, (ctx) => {
-          charge.disputed = true;
-          const created: Json = {
-            id: newId("dp"),
-            object: "dispute",
-            created: seconds(ctx.now),
-            livemode: false,
-            amount: charge.amount - charge.amountRefunded,
-            currency: charge.currency,
-            charge: charge.id,
-            payment_intent: charge.paymentIntent,
-            reason: "fraudulent",
-            status: "needs_response",
-            metadata: {},
-          };
-          emit(ctx, charge.customer, "charge.dispute.created", created);
-          return created;
-        });
-        return json({ dispute });
+        const charge = chargeOfControl(body);
+        // By default the dispute is for what is still unrefunded; `amount` up to the whole charge models a
+        // bank disputing a partially refunded payment in full.
+        const unrefunded = charge.amount - charge.amountRefunded;
+        if (body.amount === undefined && unrefunded === 0) {
+          throw invalid(`Charge ${charge.id} is fully refunded; there is nothing to dispute.`, "charge");
+        }
+        const amount = body.amount === undefined ? unrefunded : Number(body.amount);
+        if (!Number.isInteger(amount) || amount < 1 || amount > charge.amount) {
+          throw invalid(`amount must be an integer between 1 and ${charge.amount}`, "amount");
+        }
+        const reason = controlStr(body, "reason") ?? "fraudulent";
+        const dispute = operate(url, (ctx) => openDispute(ctx, charge, amount, reason));
+        return json({ dispute: renderDispute(dispute) });
+      }
+      const disputeMatch = /^disputes\/([^/]+)\/close$/.exec(path);
+      if (disputeMatch?.[1]) {
+        const dispute = getDispute(decodeURIComponent(disputeMatch[1]));
+        const outcome = body.outcome;
+        if (outcome !== "won" && outcome !== "lost") throw invalid('outcome must be "won" or "lost"', "outcome");
+        operate(url, (ctx) => closeDispute(ctx, dispute, outcome));
+        return json({ dispute: renderDispute(dispute) });
       }
       if (path === "fault") {
         const match = isRecord(body.match) ? body.match : {};
-        const kind = body.kind;
-        if (kind !== "500" && kind !== "timeout" && kind !== "timeout_after_success" && kind !== "409") {
-          throw invalid('kind must be "500", "timeout", "timeout_after_success" or "409"', "kind");
-        }
+        const kind = FAULT_KINDS.find((k) => k === body.kind);
+        if (!kind) throw invalid(`kind must be one of ${FAULT_KINDS.map((k) => `"${k}"`).join(", ")}`, "kind");
+        const method = controlStr(match, "method");
+        const replay = body.replay ?? "success";
+        if (replay !== "success" && replay !== "error") throw invalid('replay must be "success" or "error"', "replay");
         const fault: Fault = {
           pathPrefix: controlStr(match, "pathPrefix"),
           pathSuffix: controlStr(match, "pathSuffix"),
           idempotencyKeyPrefix: controlStr(match, "idempotencyKeyPrefix"),
           customer: controlStr(match, "customer"),
+          method: method?.toUpperCase() ?? null,
           kind,
           remaining: body.count === undefined ? 1 : Number(body.count),
-          delayMs: body.delayMs === undefined ? DEFAULT_TIMEOUT_DELAY_MS : Number(body.delayMs),
+          delayMs:
+            body.delayMs !== undefined
+              ? Number(body.delayMs)
+              : kind === "timeout" || kind === "timeout_after_success"
+                ? DEFAULT_TIMEOUT_DELAY_MS
+                : 0,
+          replay,
         };
         if (!Number.isInteger(fault.remaining) || fault.remaining < 1) throw invalid("count must be >= 1", "count");
         if (!Number.isFinite(fault.delayMs) || fault.delayMs < 0) throw invalid("delayMs must be >= 0", "delayMs");
@@ -1819,6 +2367,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
   function payPage(url: URL, sessionId: string): Response {
     const session = sessions.get(sessionId);
     if (!session) return html("<h1>Unknown checkout session</h1>", 404);
+    operate(url, (ctx) => expireIfDue(ctx, session));
+    if (session.status === "expired") return html("<h1>This checkout session has expired</h1>");
     if (session.status !== "open") return html("<h1>Payment complete — you can close this tab</h1>");
     try {
       operate(url, (ctx) => completeSession(ctx, session, url.searchParams.get("card") ?? "pm_card_visa"));
