@@ -100,6 +100,8 @@ async function cardSaved(parts: BillingParts, fx: BillingEffects, session: Strip
   if (!pm || typeof pm === "string") return false;
   const card = { brand: pm.card?.brand ?? null, last4: pm.card?.last4 ?? null };
   if (session.id !== settings.row().pending_session_id) {
+    // This card is the one saved already (the same completion seen again): nothing to say.
+    if (pm.id === settings.row().payment_method_id) return false;
     log("info", "checkout_session_superseded", { instanceId: ports.instanceId(), sessionId: session.id });
     fx.tell({ kind: "card_link_outdated", ...card });
     return false;

@@ -49,6 +49,8 @@ export async function objectTables(id: string, skip: readonly string[] = []): Pr
           // A hold that expires on its own (clock, alarm) is not a change made by a request.
           if (name === "holds" && out.status === "expired") out.status = "open";
           if (name === "account") delete out.held_micros;
+          // Set by the alarm once D1 confirmed the registry row: bookkeeping of the copy, not a change.
+          if (name === "account") delete out.registered;
           // Set by the alarm once the recharge is copied to D1: bookkeeping of the copy, not a change.
           if (name === "recharges") delete out.synced;
           return out;
