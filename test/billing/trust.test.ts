@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { BillingSettings } from "../../src/billing/settings";
 import { ADMIN, api, botToken, freshId, provision, stub, USD } from "../helpers";
 import { deliver, privateText, sentMessages, settle, updateId, waitForMessages } from "../telegram/fixtures";
 import {
@@ -217,33 +218,57 @@ describe("billing you can trust", () => {
     expect((await sentMessages(inst.botToken, OWNER)).filter((m) => /out of credits/i.test(m.text))).toEqual([]);
   });
 
-  it("6. a /setupCredits sent while an earlier card is being saved stays pending, and its card is saved when completed", async () => {
+  it("6. a /setupCredits sent while an earlier card is being saved stays pending (compare-and-set), and the earlier link is never silent", async () => {
     const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
+    // The transition itself: card A is saved after /setupCredits B arrived in the window → B stays pending.
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      const settings = new BillingSettings(state.storage.sql);
+      settings.cardRequested("cs_A", 250 * USD, 100 * USD);
+      settings.cardRequested("cs_B", 300 * USD, 120 * USD); // sent while A's card was being saved
+      const saved = settings.cardSaved({
+        sessionId: "cs_A",
+        paymentMethodId: "pm_A",
+        brand: "visa",
+        last4: "4242",
+        topUpMicros: 250 * USD,
+        rechargeAtMicros: 100 * USD,
+      });
+      expect(saved).toEqual({ newerPending: true });
+      expect(settings.row().pending_session_id).toBe("cs_B");
+      state.storage.sql.exec(
+        "UPDATE billing SET payment_method_id = NULL, pending_session_id = NULL, top_up_micros = NULL, recharge_at_micros = NULL, auto_enabled = 0",
+      );
+      settings.forgetCachedRow();
+    });
+
+    // Through Stripe: saving A's card fails after Stripe made it the default (a 500 after success); meanwhile
+    // the owner asks for link B. A is redelivered: the owner is told it changed nothing; B, completed, counts.
     const first = await ownerSays(inst, "/setupCredits:250:100");
     const sessionA = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(first))?.[1] as string;
     const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionA}`);
     const relay = new Relay(() => customer);
     await stripeControl(`checkout/${sessionA}/complete`, { paymentMethod: "pm_card_visa" });
-    // Saving A's card takes a while at Stripe (the default payment method update is slow) …
     await stripeControl("fault", {
       match: { customer, pathPrefix: `/v1/customers/${customer}`, method: "POST" },
-      kind: "delay",
+      kind: "500_after_success",
       count: 1,
-      delayMs: 2_500,
+      delayMs: 1_500,
     });
-    const savingA = relay.deliverAll((e) => e.type === "checkout.session.completed");
-    await settle(500);
-    // … and meanwhile the owner asks for another link with other settings.
+    const completedA = (await relay.pending()).filter((e) => e.type === "checkout.session.completed");
+    const savingA = postStripeEvent(completedA[0]?.payload);
+    await settle(300);
     const second = await ownerSays(inst, "/setupCredits:300:120");
     const sessionB = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(second))?.[1] as string;
-    expect(await savingA).toEqual([200]);
+    expect((await savingA).status).toBe(502);
+    expect((await postStripeEvent(completedA[0]?.payload)).status).toBe(200);
+    await ownerToldMatching(inst, /older card link/);
     await stripeControl(`checkout/${sessionB}/complete`, { paymentMethod: "pm_card_visa" });
-    expect(await relay.deliverAll((e) => e.type === "checkout.session.completed")).toEqual([200]);
+    expect(
+      await relay.deliverAll((e) => e.type === "checkout.session.completed" && e.id !== completedA[0]?.id),
+    ).toEqual([200]);
     const view = await api(`/admin/instances/${inst.id}`, { headers: ADMIN });
     expect(view.json.autoRecharge).toMatchObject({ enabled: true, topUpMicros: 300 * USD, rechargeAtMicros: 120 * USD });
-    const saved = (await ownerMessages(inst)).filter((m) => /saved/i.test(m.text));
-    expect(saved.length).toBe(2);
-    expect(saved.at(-1)?.text).toMatch(/\$300\.00/);
+    await ownerToldMatching(inst, /saved\. Auto-recharge is on.*\$120\.00/);
   });
 
   it("7. a key that moved money keeps its meaning after its record is purged: an adjustment is not applied twice, a hold retry is a clear 409", async () => {
