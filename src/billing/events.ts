@@ -45,8 +45,9 @@ async function dispatch(
     case "charge.dispute.created":
     case "charge.dispute.funds_withdrawn":
       return trace !== null && disputed(parts, fx, event.data.object, trace);
+    // Funds come back also for the part of a lost dispute above what was still unrefunded: only a win
+    // gives the credits back.
     case "charge.dispute.funds_reinstated":
-      return trace !== null && disputeWon(parts, fx, event.data.object, trace);
     case "charge.dispute.closed":
       return trace !== null && event.data.object.status === "won" && disputeWon(parts, fx, event.data.object, trace);
     default:
