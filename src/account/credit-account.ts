@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Api } from "grammy";
 import type Stripe from "stripe";
-import { billingCommand } from "../billing/commands";
 import { Billing } from "../billing/billing";
+import { billingCommand } from "../billing/commands";
 import type { ChargeTrace } from "../billing/credits";
+import { copyRecharges, latestInvoices } from "../billing/history";
 import { BillingEffects, isTroubleNotice, RetryLater } from "../billing/notices";
 import { type BillingRow, BillingSettings } from "../billing/settings";
-import { copyRecharges, latestInvoices } from "../billing/history";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
 import { encryptSecret, openSealed, sameDigest, tokenKeyring } from "../crypto";
 import { type Config, loadConfig } from "../env";
@@ -22,10 +22,10 @@ import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "./outbox";
 import {
   backoffMs,
-  internalKey,
   type EarlyWarning,
   earlyWarning,
   FLUSH_DELAY_MS,
+  internalKey,
   isOutOfCredits,
   MAX_JOB_ATTEMPTS,
   runwayHours,

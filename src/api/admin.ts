@@ -119,7 +119,10 @@ adminApi.openapi(
       unwrap(await stub.replaceApiKey(apiKeyHash));
       await registerInstance(c.env, body.id, { ...connected.credentials, apiKeyHash }, existing);
       log("info", "instance_provisioning_completed", { instanceId: body.id });
-      return c.json({ id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: existing.balanceMicros }, 201);
+      return c.json(
+        { id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: existing.balanceMicros },
+        201,
+      );
     }
 
     const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);

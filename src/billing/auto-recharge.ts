@@ -47,12 +47,21 @@ export function startRechargeIfDue(
   }
   settings.dailyLimitOver();
   const id = recharges.startAuto(b.top_up_micros, now);
-  log("info", "recharge_started", { instanceId: parts.ports.instanceId(), rechargeId: id, amountMicros: b.top_up_micros });
+  log("info", "recharge_started", {
+    instanceId: parts.ports.instanceId(),
+    rechargeId: id,
+    amountMicros: b.top_up_micros,
+  });
   return "started";
 }
 
 /** After the trigger rule ran (and its transaction committed): drive the recharge, or tell the owner. */
-export function triggered(parts: BillingParts, fx: BillingEffects, outcome: "started" | "daily_limit" | null, now: number) {
+export function triggered(
+  parts: BillingParts,
+  fx: BillingEffects,
+  outcome: "started" | "daily_limit" | null,
+  now: number,
+) {
   if (outcome === "started") fx.wake(now);
   if (outcome === "daily_limit") fx.tell({ kind: "daily_limit", maxPerDay: parts.config.maxRechargesPerDay });
 }
@@ -132,7 +141,10 @@ async function step(parts: BillingParts, fx: BillingEffects, r: RechargeRow): Pr
                 { idempotencyKey: keyOf(r, "finalize") },
               );
         const moved = ports.tx(() =>
-          recharges.finalized(r, { hostedUrl: invoice.hosted_invoice_url ?? null, pdfUrl: invoice.invoice_pdf ?? null }),
+          recharges.finalized(r, {
+            hostedUrl: invoice.hosted_invoice_url ?? null,
+            pdfUrl: invoice.invoice_pdf ?? null,
+          }),
         );
         // Below Stripe's minimum the invoice is settled from the customer balance at finalize.
         if (moved && invoice.status === "paid") {

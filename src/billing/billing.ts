@@ -75,7 +75,10 @@ export class Billing {
 
   // ---------------------------------------------------------------- the trigger rule (inside the caller's transaction)
 
-  startRechargeIfDue(now: number, known?: { row: BillingRow; balanceMicros: number }): "started" | "daily_limit" | null {
+  startRechargeIfDue(
+    now: number,
+    known?: { row: BillingRow; balanceMicros: number },
+  ): "started" | "daily_limit" | null {
     return startRechargeIfDue(this.#parts, now, known);
   }
 

@@ -23,7 +23,11 @@ export async function ensureCustomer(parts: BillingParts): Promise<string> {
 }
 
 /** `/setupCredits`: a Checkout Session in setup mode; the settings take effect when the card is saved. */
-export async function setupCheckout(parts: BillingParts, topUpMicros: number, rechargeAtMicros: number): Promise<string> {
+export async function setupCheckout(
+  parts: BillingParts,
+  topUpMicros: number,
+  rechargeAtMicros: number,
+): Promise<string> {
   const customer = await ensureCustomer(parts);
   const { config } = parts;
   const session = await parts.ports.stripe().checkout.sessions.create({

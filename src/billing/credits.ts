@@ -22,7 +22,12 @@ export interface ChargeTrace {
  * instance and one of its recharges, and that recharge is bound to this invoice. An invoice in another
  * currency or for another amount than its recharge is never credited: it is logged for the operator.
  */
-export function creditInvoice(parts: BillingParts, fx: BillingEffects, invoice: Stripe.Invoice, source: string): boolean {
+export function creditInvoice(
+  parts: BillingParts,
+  fx: BillingEffects,
+  invoice: Stripe.Invoice,
+  source: string,
+): boolean {
   const { ports, recharges, ledger, settings } = parts;
   const instanceId = ports.instanceId();
   const meta = invoice.metadata ?? {};
@@ -106,7 +111,7 @@ export async function creditInvoiceById(
 /** The paid recharge a traced charge belongs to; an unpaid one means the event came first: Stripe redelivers it. */
 function paidRecharge(parts: BillingParts, trace: ChargeTrace, what: string): RechargeRow | null {
   const r = parts.recharges.get(trace.rechargeId);
-  if (!r || r.invoice_id !== null && r.invoice_id !== trace.invoiceId) return null;
+  if (!r || (r.invoice_id !== null && r.invoice_id !== trace.invoiceId)) return null;
   if (r.status !== "paid") throw new RetryLater(`${what}: its payment is not credited yet; Stripe will redeliver`);
   return r;
 }
@@ -146,7 +151,12 @@ export function refunded(parts: BillingParts, fx: BillingEffects, charge: Stripe
  * `charge.dispute.created` / `.funds_withdrawn`: the disputed amount (at most what is left after refunds)
  * is taken back once per dispute. A dispute already decided for the owner (its win arrived first) takes nothing.
  */
-export function disputed(parts: BillingParts, fx: BillingEffects, dispute: Stripe.Dispute, trace: ChargeTrace): boolean {
+export function disputed(
+  parts: BillingParts,
+  fx: BillingEffects,
+  dispute: Stripe.Dispute,
+  trace: ChargeTrace,
+): boolean {
   const now = Date.now();
   const taken = parts.ports.tx(() => {
     const r = paidRecharge(parts, trace, `dispute ${dispute.id}`);
@@ -193,7 +203,13 @@ export function disputeWon(
       .toArray()[0];
     if (!row || row.amount_micros <= 0) return 0;
     const micros = row.amount_micros;
-    if (!parts.ledger.appendOnce(now, { ...takeBack(micros, `dispute-won:${dispute.id}`, dispute.id, r.id), kind: "dispute_won" })) return 0;
+    if (
+      !parts.ledger.appendOnce(now, {
+        ...takeBack(micros, `dispute-won:${dispute.id}`, dispute.id, r.id),
+        kind: "dispute_won",
+      })
+    )
+      return 0;
     parts.recharges.gaveBack(r.id, micros);
     return micros;
   });

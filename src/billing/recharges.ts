@@ -258,11 +258,7 @@ export class Recharges {
 
   /** The pay call needs the owner's confirmation (3-D Secure) on the invoice's hosted page. */
   needsConfirmation(r: Read): RechargeRow | null {
-    return this.#move(
-      r.id,
-      { ...asRead(r), step: "pay" },
-      { status: "open", failure_code: "authentication_required" },
-    );
+    return this.#move(r.id, { ...asRead(r), step: "pay" }, { status: "open", failure_code: "authentication_required" });
   }
 
   /** A step that kept failing (or was refused for good): given up, the owner told once. */

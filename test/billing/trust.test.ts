@@ -27,7 +27,7 @@ import {
  * test reproduces one as the review did and fails on the code before the fix.
  */
 
-interface RechargeState {
+interface RechargeState extends Record<string, SqlStorageValue> {
   id: string;
   status: string;
   step: string;
@@ -193,7 +193,11 @@ describe("billing you can trust", () => {
     // The bonus was granted once; another owner for the same id is still refused.
     const ledger = await api(`/admin/instances/${id}/ledger`, { headers: ADMIN });
     expect((ledger.json.entries as unknown[]).length).toBe(1);
-    const other = await api("/admin/instances", { method: "POST", headers: ADMIN, body: { ...request, ownerTelegramId: 5 } });
+    const other = await api("/admin/instances", {
+      method: "POST",
+      headers: ADMIN,
+      body: { ...request, ownerTelegramId: 5 },
+    });
     expect(other.status).toBe(409);
   });
 
@@ -267,7 +271,11 @@ describe("billing you can trust", () => {
       await relay.deliverAll((e) => e.type === "checkout.session.completed" && e.id !== completedA[0]?.id),
     ).toEqual([200]);
     const view = await api(`/admin/instances/${inst.id}`, { headers: ADMIN });
-    expect(view.json.autoRecharge).toMatchObject({ enabled: true, topUpMicros: 300 * USD, rechargeAtMicros: 120 * USD });
+    expect(view.json.autoRecharge).toMatchObject({
+      enabled: true,
+      topUpMicros: 300 * USD,
+      rechargeAtMicros: 120 * USD,
+    });
     await ownerToldMatching(inst, /saved\. Auto-recharge is on.*\$120\.00/);
   });
 
