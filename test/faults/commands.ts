@@ -368,7 +368,7 @@ class UserMessage extends Step {
     const { status, user, updateId, out } = seen as Awaited<ReturnType<UserMessage["act"]>>;
     expectThat(status === 200, "telegram", `webhook answered ${status}`);
     const answers = c.after.messages.filter((m) => m.chat_id === user);
-    const settle = c.after.ledger.find((e) => e.kind === "hold_settle" && e.idempotency_key === `tg:${updateId}`);
+    const settle = c.after.ledger.find((e) => e.kind === "hold_settle" && e.idempotency_key === `internal telegram-update:${updateId}`);
     if (out && !(settle && availabilityRose(c.before, c.after, settle.seq))) {
       expectThat(answers.length === 0, "I9 no answer while out", `user ${user} answered while out of credits`);
       expectThat(c.after.unanswered === c.before.unanswered + 1, "I9 no answer while out", "unanswered not counted");
@@ -406,7 +406,7 @@ class RedeliverUpdate extends Step {
     if (update.endUser !== null) {
       expectThat(count(c.after) === count(c.before), "I8 update once", `update ${update.updateId} handled twice`);
     }
-    const entries = (s: Snapshot) => s.ledger.filter((e) => e.idempotency_key === `tg:${update.updateId}`).length;
+    const entries = (s: Snapshot) => s.ledger.filter((e) => e.idempotency_key === `internal telegram-update:${update.updateId}`).length;
     expectThat(entries(c.after) === entries(c.before), "I8 update once", `update ${update.updateId} charged again`);
   }
 

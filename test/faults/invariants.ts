@@ -181,14 +181,14 @@ function effectOnce(s: Snapshot): void {
 function answersPaid(s: Snapshot, world: World): void {
   const settles = new Map(
     s.ledger
-      .filter((e) => e.kind === "hold_settle" && e.idempotency_key?.startsWith("tg:"))
+      .filter((e) => e.kind === "hold_settle" && e.idempotency_key?.startsWith("internal telegram-update:"))
       .map((e) => [e.idempotency_key, e]),
   );
   for (const u of world.updates) {
     if (u.endUser === null) continue;
     const answers = s.messages.filter((m) => m.chat_id === u.endUser);
     if (answers.length > 1) fail("I8 update once", `update ${u.updateId} answered ${answers.length} times`);
-    if (answers.length === 1 && !settles.has(`tg:${u.updateId}`)) {
+    if (answers.length === 1 && !settles.has(`internal telegram-update:${u.updateId}`)) {
       fail("I9 no free answers", `update ${u.updateId} answered without a paid answer in the ledger`);
     }
   }
