@@ -18,12 +18,17 @@ export interface FaultBudget {
   replayPath: string | null;
   /** Shrinking stops after this long and the shortest sequence found so far is reported. */
   shrinkMs: number;
+  /**
+   * FAULT_STRICT=1: a known, reported product defect fails the run instead of being counted and worked
+   * around (see docs/invariants.md, "Findings of 2026-12-06").
+   */
+  strict: boolean;
 }
 
 /** The CI budget: keeps the suite under about two minutes on two cores (see docs/invariants.md). */
 export const CI_BUDGET = { runs: 40, steps: 30 } as const;
 
-type Provided = Partial<Record<"seed" | "runs" | "steps" | "path" | "replayPath" | "shrinkMs", string>>;
+type Provided = Partial<Record<"seed" | "runs" | "steps" | "path" | "replayPath" | "shrinkMs" | "strict", string>>;
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -52,5 +57,6 @@ export function faultBudget(): FaultBudget {
     path: provided.path?.trim() || null,
     replayPath: provided.replayPath?.trim() || null,
     shrinkMs: int(provided.shrinkMs) ?? 5 * 60_000,
+    strict: (provided.strict ?? "") !== "" && provided.strict !== "0",
   };
 }

@@ -1,3 +1,5 @@
+import { internalKey } from "../../src/account/rules";
+import type { StripeEventRecord } from "../billing/fixtures";
 import {
   ANSWER_WORST_CASE,
   available,
@@ -142,6 +144,94 @@ function creditsMatchStripe(s: Snapshot, instanceId: string): void {
   if (credited > charged) fail("I4 credit once", `credited ${credited} but Stripe collected ${charged}`);
 }
 
+const objectOf = (e: StripeEventRecord) =>
+  e.payload.data.object as {
+    id?: string;
+    amount_refunded?: number;
+    status?: string;
+    metadata?: Record<string, string>;
+  };
+const DISPUTE_TAKES = new Set(["charge.dispute.created", "charge.dispute.funds_withdrawn"]);
+const disputeWonBy = (e: StripeEventRecord) =>
+  e.type === "charge.dispute.funds_reinstated" || (e.type === "charge.dispute.closed" && objectOf(e).status === "won");
+
+/**
+ * What the ledger must hold for one of our paid invoices, given the Stripe events in `events` (the ones
+ * delivered): its credit (key `stripe:<invoice>`), what refunds took (`refund:…`), and per dispute what it
+ * took (`dispute:<id>`) less what its win gave back (`dispute-won:<id>`).
+ */
+function expectedFor(
+  invoiceId: string,
+  world: World,
+  events: StripeEventRecord[],
+): { paidDelivered: boolean; refunded: number; dispute: number } {
+  let refunded = 0;
+  let taken = false;
+  let won = false;
+  const d = world.disputes.get(invoiceId);
+  let paidDelivered = false;
+  for (const e of events) {
+    const o = objectOf(e);
+    if ((e.type === "invoice.paid" || e.type === "invoice.payment_succeeded") && o.id === invoiceId)
+      paidDelivered = true;
+    if (e.type === "charge.refunded" && o.id && world.chargeInvoice.get(o.id) === invoiceId) {
+      refunded = Math.max(refunded, (o.amount_refunded ?? 0) * CENT);
+    }
+    if (d && o.id === d.id && DISPUTE_TAKES.has(e.type)) taken = true;
+    if (d && o.id === d.id && disputeWonBy(e)) won = true;
+  }
+  return { paidDelivered, refunded, dispute: d && taken && !won ? d.amount * CENT : 0 };
+}
+
+/**
+ * I13 money per invoice, after every step: for each paid invoice of ours, the ledger holds at most one credit
+ * (its key `stripe:<invoice>` unique over recharge and top-up entries), equal to `amount_paid` and there once
+ * `invoice.paid` was delivered; nothing is taken back before it is credited; refunds took exactly the largest
+ * `amount_refunded` delivered; each dispute took its amount once its `created`/`funds_withdrawn` was delivered
+ * and gave it back once its win (`funds_reinstated`/`closed` won) was. So credit − refunds − disputes + wins
+ * = `amount_paid` − delivered refunds − delivered disputes not won. Deliveries the object may or may not have
+ * taken (an eviction under them) may count either way until Stripe delivers them again.
+ */
+function moneyPerInvoice(s: Snapshot, world: World): void {
+  const creditKeys = new Set<string>();
+  for (const e of s.ledger.filter((x) => CREDIT_KINDS.has(x.kind))) {
+    if (creditKeys.has(e.idempotency_key ?? "")) fail("I13 money per invoice", "two credits share a credit key", e);
+    creditKeys.add(e.idempotency_key ?? "");
+  }
+  const maybe = [...world.relay.delivered, ...world.relay.uncertain];
+  for (const inv of s.stripe?.invoices ?? []) {
+    if (inv.metadata.instance_id !== world.id || inv.status !== "paid") continue;
+    const r =
+      s.recharges.find((x) => x.invoice_id === inv.id) ?? s.recharges.find((x) => x.id === inv.metadata.recharge_id);
+    const credit = s.ledger.filter((e) => e.idempotency_key === `stripe:${inv.id}` && CREDIT_KINDS.has(e.kind));
+    const mine = r ? s.ledger.filter((e) => (e.kind === "refund" || e.kind === "dispute_won") && e.memo === r.id) : [];
+    const sum = (prefix: string) =>
+      -mine.filter((e) => e.idempotency_key?.startsWith(prefix)).reduce((n, e) => n + e.amount_micros, 0);
+    const refunds = sum("refund:");
+    const disputes = sum("dispute:");
+    const wins = -sum("dispute-won:");
+    const evidence = { invoice: inv.id, amount_paid: inv.amount_paid, credit: credit.length, refunds, disputes, wins };
+    if (credit.length === 0) {
+      if (mine.length > 0) fail("I13 money per invoice", "taken back before it was credited", evidence);
+    }
+    const low = expectedFor(inv.id, world, world.relay.delivered);
+    const high = expectedFor(inv.id, world, maybe);
+    if (low.paidDelivered && credit.length === 0)
+      fail("I13 money per invoice", "invoice.paid delivered, no credit", evidence);
+    if (credit.length === 0) continue;
+    if (refunds < low.refunded || refunds > high.refunded)
+      fail("I13 money per invoice", `refunds took ${refunds}, delivered ${low.refunded}…${high.refunded}`, evidence);
+    const disputeNet = disputes - wins;
+    if (disputeNet !== low.dispute && disputeNet !== high.dispute)
+      fail(
+        "I13 money per invoice",
+        `disputes took ${disputeNet} net, delivered ${low.dispute}/${high.dispute}`,
+        evidence,
+      );
+    if (wins > disputes) fail("I13 money per invoice", "a won dispute gave back more than it took", evidence);
+  }
+}
+
 /** I5: at most one automatic recharge in flight. */
 function oneInFlight(s: Snapshot): void {
   const inFlight = s.recharges.filter((r) => r.kind === "auto" && (r.status === "pending" || r.status === "open"));
@@ -158,10 +248,12 @@ function paidStaysPaid(s: Snapshot, world: World): void {
   }
   for (const r of s.recharges) {
     if (r.status === "paid" && r.paid_micros !== null) world.paidRecharges.set(r.id, r.paid_micros);
+    // refunded_micros is what refunds and disputes took, less what won disputes gave back.
     const takenBack = s.ledger
-      .filter((e) => e.kind === "refund" && e.memo === r.id)
+      .filter((e) => (e.kind === "refund" || e.kind === "dispute_won") && e.memo === r.id)
       .reduce((n, e) => n - e.amount_micros, 0);
-    if (takenBack !== r.refunded_micros) fail("I6 paid stays paid", `refunded_micros ≠ refund entries`, r);
+    if (takenBack !== r.refunded_micros)
+      fail("I6 paid stays paid", `refunded_micros ≠ refund entries − won disputes (${takenBack})`, r);
     if (takenBack > (r.paid_micros ?? 0)) fail("I6 paid stays paid", `took back more than was paid`, r);
   }
 }
@@ -181,14 +273,18 @@ function effectOnce(s: Snapshot): void {
 function answersPaid(s: Snapshot, world: World): void {
   const settles = new Map(
     s.ledger
-      .filter((e) => e.kind === "hold_settle" && e.idempotency_key?.startsWith("internal telegram-update:"))
+      .filter(
+        (e) =>
+          e.kind === "hold_settle" &&
+          e.idempotency_key?.startsWith(internalKey("telegram-update", 0).replace(/0$/, "")),
+      )
       .map((e) => [e.idempotency_key, e]),
   );
   for (const u of world.updates) {
     if (u.endUser === null) continue;
     const answers = s.messages.filter((m) => m.chat_id === u.endUser);
     if (answers.length > 1) fail("I8 update once", `update ${u.updateId} answered ${answers.length} times`);
-    if (answers.length === 1 && !settles.has(`internal telegram-update:${u.updateId}`)) {
+    if (answers.length === 1 && !settles.has(internalKey("telegram-update", u.updateId))) {
       fail("I9 no free answers", `update ${u.updateId} answered without a paid answer in the ledger`);
     }
   }
@@ -240,6 +336,7 @@ export function checkAll(s: Snapshot, world: World): string | null {
   oneInFlight(s);
   paidStaysPaid(s, world);
   effectOnce(s);
+  moneyPerInvoice(s, world);
   answersPaid(s, world);
   alertsBounded(s, world);
   return alarmArmed(s);
@@ -275,7 +372,7 @@ export function checkSettled(s: Snapshot, world: World): void {
     if (e.type === "charge.dispute.created" && object.id) disputes.set(object.id, object.amount ?? 0);
   }
   const delivered = [...refundedPerCharge.values(), ...disputes.values()].reduce((a, b) => a + b, 0) * CENT;
-  const atStripe = (stripe.refundedCents + [...world.disputes.values()].reduce((a, b) => a + b, 0)) * CENT;
+  const atStripe = (stripe.refundedCents + [...world.disputes.values()].reduce((a, d) => a + d.amount, 0)) * CENT;
   if (takenBack < delivered || takenBack > atStripe) {
     fail(
       "L3 take-backs",
@@ -283,6 +380,48 @@ export function checkSettled(s: Snapshot, world: World): void {
       world.relay.delivered
         .filter((e) => e.type === "charge.refunded" || e.type === "charge.dispute.created")
         .map((e) => e.type),
+    );
+  }
+  // L5: with every event of an invoice delivered, its money is exact against Stripe.
+  for (const inv of ours.filter((x) => x.status === "paid")) {
+    const r = s.recharges.find((x) => x.invoice_id === inv.id);
+    const dispute = world.disputes.get(inv.id);
+    const lost = world.relay.dropped.some((e) => {
+      const o = objectOf(e);
+      return (
+        (o.id !== undefined && world.chargeInvoice.get(o.id) === inv.id) ||
+        (dispute !== undefined && o.id === dispute.id)
+      );
+    });
+    if (!r || lost) continue;
+    const net = s.ledger
+      .filter(
+        (e) =>
+          e.idempotency_key === `stripe:${inv.id}` ||
+          ((e.kind === "refund" || e.kind === "dispute_won") && e.memo === r.id),
+      )
+      .reduce((n, e) => n + e.amount_micros, 0);
+    let refunded = 0;
+    for (const [charge, cents] of world.refundedAtStripe)
+      if (world.chargeInvoice.get(charge) === inv.id) refunded += cents;
+    const disputed = dispute && dispute.outcome !== "won" ? dispute.amount : 0;
+    const expected = (inv.amount_paid - refunded - disputed) * CENT;
+    if (net !== expected) {
+      fail(
+        "L5 money per invoice",
+        `net ${net} for ${inv.id}, Stripe: paid ${inv.amount_paid} − refunded ${refunded} − disputes not won ${disputed} cents`,
+        {
+          dispute: dispute ?? null,
+        },
+      );
+    }
+  }
+  // L6: every event Stripe sent was accepted in the end (none refused for ever).
+  if (world.relay.queue.length > 0) {
+    fail(
+      "L6 nothing refused for ever",
+      `${world.relay.queue.length} events still refused after the drain`,
+      world.relay.queue.map((e) => e.type),
     );
   }
   for (const r of s.recharges) {

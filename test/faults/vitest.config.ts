@@ -13,6 +13,7 @@ const VARIABLES = {
   path: "FAULT_PATH",
   replayPath: "FAULT_REPLAY",
   shrinkMs: "FAULT_SHRINK_MS",
+  strict: "FAULT_STRICT",
 } as const;
 
 const faultBudget = Object.fromEntries(

@@ -108,6 +108,15 @@ export interface StripeInvoice {
   metadata: Record<string, string>;
 }
 
+export interface DisputeRecord {
+  id: string;
+  charge: string;
+  invoice: string;
+  /** Cents. */
+  amount: number;
+  outcome: "won" | "lost" | null;
+}
+
 export interface StripeView {
   invoices: StripeInvoice[];
   payments: number;
@@ -176,6 +185,8 @@ export class StripeRelay {
   readonly queue: StripeEventRecord[] = [];
   readonly delivered: StripeEventRecord[] = [];
   readonly dropped: StripeEventRecord[] = [];
+  /** Deliveries cut short by an eviction: the object may or may not have taken them (they are queued again). */
+  readonly uncertain: StripeEventRecord[] = [];
   readonly #known = new Set<string>();
   readonly #customers = new Set<string>();
   /** Deliveries made (including duplicates) and those the Worker refused with 502 (Stripe retries them). */
@@ -223,6 +234,43 @@ export class StripeRelay {
     if (status === 200) this.delivered.push(event);
     else this.queue.push(event);
     return { event, status };
+  }
+
+  /**
+   * Delivers while the object may be evicted under it: an answer other than 200 (the object reset mid-request
+   * answers 500, or the call throws) queues the event again, as Stripe retries whatever it was not sure of.
+   */
+  async deliverMayFail(index: number): Promise<Delivery | null> {
+    await this.refresh();
+    if (this.queue.length === 0) return null;
+    const at = index < 0 ? this.queue.length - 1 : index % this.queue.length;
+    const [event] = this.queue.splice(at, 1);
+    if (!event) return null;
+    let status = 0;
+    try {
+      const body = JSON.stringify(event.payload);
+      const signature = await signPayload(body, env.STRIPE_WEBHOOK_SECRET);
+      status = (await call("/stripe/webhook", { method: "POST", headers: { "stripe-signature": signature }, body }))
+        .status;
+    } catch {
+      status = 0;
+    }
+    this.posted += 1;
+    if (status === 200) this.delivered.push(event);
+    else {
+      this.refused += 1;
+      this.queue.push(event);
+      if (status !== 502) this.uncertain.push(event);
+    }
+    return { event, status };
+  }
+
+  /** An event answered 200 that the object never recorded: queued again, and counted as uncertain. */
+  unacknowledge(event: StripeEventRecord): void {
+    const at = this.delivered.lastIndexOf(event);
+    if (at >= 0) this.delivered.splice(at, 1);
+    this.uncertain.push(event);
+    this.queue.push(event);
   }
 
   async redeliver(index: number): Promise<Delivery | null> {
@@ -280,8 +328,14 @@ export class World {
   simHour = Math.floor(Date.now() / HOUR_MS) + 1;
   /** Recharges once seen paid, with the credits they brought: paid must stay paid. */
   readonly paidRecharges = new Map<string, number>();
-  /** Invoices disputed at Stripe (cents), which the model allows once per charge, as Stripe does. */
-  readonly disputes = new Map<string, number>();
+  /** Invoices disputed at Stripe, which the model allows once per charge, as Stripe does; `outcome` once closed. */
+  readonly disputes = new Map<string, DisputeRecord>();
+  /** Charge id → our invoice, learnt from the refund and dispute controls (a charge names no invoice). */
+  readonly chargeInvoice = new Map<string, string>();
+  /** Per charge, what Stripe has refunded so far (cents), from the refund control's answers. */
+  readonly refundedAtStripe = new Map<string, number>();
+  /** Keys of the debits that late-answer and mid-flight steps use to cross the threshold. */
+  triggerKeys = 0;
   /** First successful result per usage key, adjustment key, hold slot and settled hold. */
   readonly usageKeys = new Map<
     string,
