@@ -216,7 +216,9 @@ async function registerInstance(
       .values({ id, ...row, ...credentials })
       .onConflictDoUpdate({ target: instances.id, set: credentials });
   } catch (error) {
-    log("warn", "registry_write_failed", { instanceId: id, error: describeError(error) });
+    // drizzle's error repeats the query with its parameters (sealed token, key hash): log only the cause.
+    const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+    log("warn", "registry_write_failed", { instanceId: id, error: describeError(cause) });
   }
 }
 
