@@ -698,6 +698,8 @@ class StripeFault extends Step {
       count: this.count,
       delayMs: 150,
     });
+    // Known defect (see docs/invariants.md, "Findings of 2026-12-06"): the card save retries its key.
+    if (this.step === "card_save" && this.kind === "500_after_success:error") world.cardSaveKeyKeeps500 = true;
   }
 
   toString() {

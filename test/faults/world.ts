@@ -334,6 +334,8 @@ export class World {
   readonly chargeInvoice = new Map<string, string>();
   /** Per charge, what Stripe has refunded so far (cents), from the refund control's answers. */
   readonly refundedAtStripe = new Map<string, number>();
+  /** A card save met a 500 that its idempotency key keeps (a known defect: the card save never changes key). */
+  cardSaveKeyKeeps500 = false;
   /** Keys of the debits that late-answer and mid-flight steps use to cross the threshold. */
   triggerKeys = 0;
   /** First successful result per usage key, adjustment key, hold slot and settled hold. */
