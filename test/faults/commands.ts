@@ -1000,7 +1000,8 @@ class CloseDispute extends Step {
       world.count("dispute close control missing");
       return;
     }
-    if (!res.ok) throw new Error(`stripe control dispute close: ${res.status} ${await res.text()}`);
+    if (res.status >= 500) throw new Error(`stripe control dispute close: ${res.status} ${await res.text()}`);
+    if (!res.ok) return; // Stripe refuses to close it (already closed): nothing changes
     dispute.outcome = this.outcome;
     await world.relay.refresh();
   }
@@ -1056,9 +1057,13 @@ class Dispute extends Step {
     );
     const invoice = paid?.[this.index % Math.max(1, paid.length)];
     if (!invoice) return;
-    const { dispute } = await stripeControl<{ dispute: { id: string; amount: number; charge: string } }>("dispute", {
-      invoice: invoice.id,
-    });
+    let dispute: { id: string; amount: number; charge: string };
+    try {
+      ({ dispute } = await stripeControl<{ dispute: typeof dispute }>("dispute", { invoice: invoice.id }));
+    } catch {
+      // Stripe refuses: e.g. the charge is fully refunded, nothing to dispute.
+      return;
+    }
     world.chargeInvoice.set(dispute.charge, invoice.id);
     world.disputes.set(invoice.id, {
       id: dispute.id,

@@ -7,9 +7,11 @@ import { Violation, type World } from "./world";
 
 /**
  * Seeded fault injection (issue 8): random sequences of debits, holds, owner commands, Stripe deliveries
- * (duplicated, delayed, reordered, dropped), Stripe API faults at every recharge step, card behaviours,
- * evictions, alarm re-runs and cron runs, with the invariants of docs/invariants.md checked against the
- * real state after every step and once more when everything has been delivered and driven to rest.
+ * (duplicated, delayed, reordered, dropped), Stripe API faults at every recharge step (commit-then-error
+ * ones too, and late answers held back while the webhooks credit), card behaviours, disputes won and lost,
+ * Checkout sessions expiring, evictions at quiet points and with work in flight, alarm re-runs and cron
+ * runs, with the invariants of docs/invariants.md (money per invoice included) checked against the real
+ * state after every step and once more when everything has been delivered and driven to rest.
  *
  * Evictions reset every object of the runtime, hence `*.eviction.test.ts` (its own pass in `npm test`).
  * A failure prints its seed, the shrunk sequence and the one command that replays it.
