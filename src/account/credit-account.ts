@@ -4,6 +4,7 @@ import type Stripe from "stripe";
 import { Billing } from "../billing/billing";
 import { billingCommand } from "../billing/commands";
 import type { ChargeTrace } from "../billing/credits";
+import { markHandled } from "../billing/events";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { BillingEffects, isTroubleNotice, RetryLater } from "../billing/notices";
 import { type BillingRow, BillingSettings } from "../billing/settings";
@@ -343,7 +344,10 @@ export class CreditAccount extends DurableObject<Env> {
         eventId: event.id,
         error: describeError(error),
       });
-      return permanent ? { ok: true, outcome: "ignored" } : { ok: false, reason: "upstream_unavailable" };
+      if (!permanent) return { ok: false, reason: "upstream_unavailable" };
+      // Let go only once recorded: an object reset mid-event throws here, so Stripe is not told "done".
+      markHandled(this.#sql, event.id);
+      return { ok: true, outcome: "ignored" };
     } finally {
       await this.#applyBilling(fx);
     }
@@ -574,6 +578,9 @@ export class CreditAccount extends DurableObject<Env> {
       this.#afterBalanceChange(Date.now());
     }
     if (fx.wakeAt !== null) this.#armAlarm(fx.wakeAt);
+    // Any recharge changed and not yet copied to D1 (where cron and /invoices read it) has the alarm armed,
+    // whatever transition changed it.
+    if (this.#billing.unsynced(1).length > 0) this.#armAlarm(Date.now() + FLUSH_DELAY_MS);
     for (const notice of notices) {
       const sent = await this.#notifyOwner(noticeText(notice));
       if (sent && isTroubleNotice(notice)) this.#troubleNotified();
@@ -903,6 +910,7 @@ export class CreditAccount extends DurableObject<Env> {
     if (nextExpiry !== null) candidates.push(nextExpiry);
     const rechargeDue = this.#billing.nextDueAt();
     if (rechargeDue !== null) candidates.push(rechargeDue);
+    if (this.#billing.unsynced(1).length > 0) candidates.push(Date.now() + FLUSH_DELAY_MS);
     const pendingJobs = this.#sql
       .exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1")
       .toArray().length;

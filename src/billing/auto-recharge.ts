@@ -221,7 +221,6 @@ async function failedStep(parts: BillingParts, fx: BillingEffects, r: RechargeRo
     });
     if (!open) return;
     log("info", "recharge_needs_confirmation", { instanceId, rechargeId: r.id });
-    fx.wake(Date.now() + 1_000); // the history copy: cron looks for recharges waiting on the owner
     if (r.hosted_url) fx.tell({ kind: "needs_confirmation", url: r.hosted_url });
     return;
   }

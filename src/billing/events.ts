@@ -20,8 +20,17 @@ export async function handleEvent(
   const seen = parts.sql.exec("SELECT 1 FROM stripe_events WHERE event_id = ?", event.id).toArray().length;
   if (seen) return "duplicate";
   const done = await dispatch(parts, fx, event, trace);
-  parts.sql.exec("INSERT OR IGNORE INTO stripe_events (event_id, received_at) VALUES (?, ?)", event.id, Date.now());
+  markHandled(parts.sql, event.id);
   return done ? "processed" : "ignored";
+}
+
+/**
+ * Records the event as handled: only then may Stripe be answered 2xx. If the object is reset or evicted
+ * before this write, the write throws, the webhook answers an error and Stripe delivers the event again
+ * (the guarded transitions and the ledger's unique keys make the second pass change nothing done twice).
+ */
+export function markHandled(sql: SqlStorage, eventId: string): void {
+  sql.exec("INSERT OR IGNORE INTO stripe_events (event_id, received_at) VALUES (?, ?)", eventId, Date.now());
 }
 
 async function dispatch(
@@ -39,7 +48,7 @@ async function dispatch(
     case "invoice.payment_succeeded":
       return creditInvoice(parts, fx, event.data.object, event.type);
     case "invoice.payment_action_required":
-      return actionRequired(parts, fx, event.data.object);
+      return actionRequired(parts, event.data.object);
     case "charge.refunded":
       return trace !== null && refunded(parts, fx, event.data.object, trace);
     case "charge.dispute.created":
@@ -107,11 +116,11 @@ async function cardSaved(parts: BillingParts, fx: BillingEffects, session: Strip
     fx.tell({ kind: "card_link_outdated", ...card });
     return false;
   }
-  await stripe.customers.update(
-    settings.row().customer_id ?? "",
-    { invoice_settings: { default_payment_method: pm.id } },
-    { idempotencyKey: `${session.id}:default-payment-method` },
-  );
+  // Setting the default card is idempotent by itself, so it carries no idempotency key: Stripe would keep a
+  // 5xx answer under a fixed key for 24 h and refuse every redelivery of this event until then.
+  await stripe.customers.update(settings.row().customer_id ?? "", {
+    invoice_settings: { default_payment_method: pm.id },
+  });
   const topUpMicros = Number(session.metadata?.top_up_micros);
   const rechargeAtMicros = Number(session.metadata?.recharge_at_micros);
   const now = Date.now();
@@ -139,7 +148,7 @@ async function cardSaved(parts: BillingParts, fx: BillingEffects, session: Strip
  * A pay attempt needs the owner's confirmation. A recharge already paid, or failed since (a later attempt
  * with another card was declined), is past this attempt: the event arrived late and changes nothing.
  */
-function actionRequired(parts: BillingParts, fx: BillingEffects, invoice: Stripe.Invoice): boolean {
+function actionRequired(parts: BillingParts, invoice: Stripe.Invoice): boolean {
   const meta = invoice.metadata ?? {};
   if (!ours(parts, invoice) || !meta.recharge_id || !invoice.id) return false;
   const rechargeId = meta.recharge_id;
@@ -149,7 +158,5 @@ function actionRequired(parts: BillingParts, fx: BillingEffects, invoice: Stripe
     if (r?.kind === "auto") parts.settings.needsConfirmation();
     return r !== null;
   });
-  // The alarm copies the change to D1, where cron looks for recharges waiting on the owner.
-  if (open) fx.wake(Date.now() + 1_000);
   return open;
 }

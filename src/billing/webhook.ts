@@ -117,7 +117,18 @@ stripeWebhook.post("/stripe/webhook", async (c) => {
     log("info", "stripe_event_ignored", { eventId: event.id, type: event.type });
     return c.json({ received: true }, 200);
   }
-  const outcome = await account(c.env, routed.instanceId).stripeEvent(event, routed.trace);
+  let outcome: Awaited<ReturnType<ReturnType<typeof account>["stripeEvent"]>>;
+  try {
+    outcome = await account(c.env, routed.instanceId).stripeEvent(event, routed.trace);
+  } catch (error) {
+    // The object was reset or evicted mid-event: nothing says it was recorded, so Stripe must send it again.
+    log("warn", "stripe_event_interrupted", {
+      instanceId: routed.instanceId,
+      eventId: event.id,
+      error: describeError(error),
+    });
+    return errorResponse("upstream_unavailable", "The event could not be processed yet; Stripe will retry.");
+  }
   if (!outcome.ok) {
     if (outcome.reason === "not_found") return c.json({ received: true }, 200);
     return errorResponse("upstream_unavailable", "The event could not be processed yet; Stripe will retry.");

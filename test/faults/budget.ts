@@ -19,8 +19,8 @@ export interface FaultBudget {
   /** Shrinking stops after this long and the shortest sequence found so far is reported. */
   shrinkMs: number;
   /**
-   * FAULT_STRICT=1: a known, reported product defect fails the run instead of being counted and worked
-   * around (see docs/invariants.md, "Findings of 2026-12-06").
+   * Strict (the default): the three defects found on 2026-12-06 (docs/invariants.md) are fixed, so they fail
+   * the run like any violation. FAULT_STRICT=0 counts them instead, to replay against an older build.
    */
   strict: boolean;
 }
@@ -57,6 +57,6 @@ export function faultBudget(): FaultBudget {
     path: provided.path?.trim() || null,
     replayPath: provided.replayPath?.trim() || null,
     shrinkMs: int(provided.shrinkMs) ?? 5 * 60_000,
-    strict: (provided.strict ?? "") !== "" && provided.strict !== "0",
+    strict: provided.strict !== "0",
   };
 }
