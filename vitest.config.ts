@@ -29,6 +29,8 @@ export default defineConfig({
       };
     }),
   ],
+  // Vite's warnings about stripe's published source maps say nothing about this project.
+  logLevel: "error",
   // FUZZ_RUNS / FUZZ_SEED reach the fuzz tests inside workerd as import.meta.env (test/fuzz/budget.ts).
   envPrefix: ["VITE_", "FUZZ_", "FAULT_", "SCALE_"],
   test: {
@@ -36,6 +38,8 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, "test/scale/**"],
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
+    // The product logs JSON lines on purpose; a passing test's lines are noise, a failing test's are evidence.
+    silent: "passed-only",
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -8,7 +8,7 @@ import { newRechargeId } from "./recharges";
  * a one-off top-up (`/topUp`), and new settings for a saved card (`/changeCreditsTopUp`).
  */
 
-/** The instance's Stripe customer, created once (the idempotency key makes a retry reuse it). */
+/** The instance's Stripe customer, created once (a retry within the hour reuses it; see the key). */
 export async function ensureCustomer(parts: BillingParts): Promise<string> {
   const existing = parts.settings.row().customer_id;
   if (existing) return existing;
@@ -17,7 +17,9 @@ export async function ensureCustomer(parts: BillingParts): Promise<string> {
     .stripe()
     .customers.create(
       { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
-      { idempotencyKey: `${instanceId}:customer` },
+      // Stripe keeps a 5xx answer under its key for 24 h: a key of the hour lets a later hour try afresh,
+      // while a retry within the hour (a timeout) still finds the first request's answer.
+      { idempotencyKey: `${instanceId}:customer:${Math.floor(Date.now() / 3_600_000)}` },
     );
   return parts.ports.tx(() => parts.settings.customerCreated(customer.id));
 }
