@@ -19,6 +19,7 @@ import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
 import { noticeText } from "./billing-notices";
+import { Inbox, InboxPool } from "./inbox";
 import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "./outbox";
 import {
@@ -59,8 +60,8 @@ const UPDATE_RETENTION_MS = 7 * 86_400_000;
 const INBOX_SAFETY_DELAY_MS = 30_000;
 /** An alarm still pending this long after its time is treated as stuck: the hourly visit arms it again. */
 const OVERDUE_ALARM_MS = 10 * 60_000;
-/** Jobs processed at once (each may wait on the model). */
-const INBOX_CONCURRENCY = 8;
+/** Jobs run at once: clients' answers (each may wait on the model), and the owner's own lane beside them. */
+const INBOX_SLOTS = { client: 8, owner: 2 };
 /** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
 const ANSWER_HOLD_TTL_MS = 5 * 60_000;
 
@@ -115,6 +116,8 @@ export class CreditAccount extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #flushFailures = 0;
   #draining: Promise<void> | null = null;
+  readonly #inbox: Inbox;
+  readonly #pool: InboxPool;
   #api: Api | null = null;
   #stripe: Stripe | null = null;
   readonly #billing: Billing;
@@ -124,6 +127,8 @@ export class CreditAccount extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     this.#config = loadConfig(env);
     this.#ledger = new Ledger(this.#sql, this.#config);
+    this.#inbox = new Inbox(this.#sql);
+    this.#pool = new InboxPool(this.#inbox, INBOX_SLOTS);
     this.#billing = new Billing(this.#sql, this.#ledger, this.#config, {
       instanceId: () => this.#ledger.account()?.instance_id ?? "",
       tx: (fn) => this.#tx(fn),
@@ -303,15 +308,7 @@ export class CreditAccount extends DurableObject<Env> {
     }
     const route = routeUpdate(update, account.owner_telegram_id, account.bot_username);
     const now = Date.now();
-    const inserted = this.#sql
-      .exec(
-        "INSERT INTO telegram_updates (update_id, received_at, job, status) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING update_id",
-        updateId,
-        now,
-        route.kind === "ignore" ? null : JSON.stringify(route),
-        route.kind === "ignore" ? "done" : "pending",
-      )
-      .toArray().length;
+    const inserted = this.#inbox.record(updateId, route, now);
     if (!inserted) {
       log("info", "telegram_update_duplicate", { instanceId: account.instance_id, updateId });
     } else if (route.kind === "ignore") {
@@ -439,10 +436,7 @@ export class CreditAccount extends DurableObject<Env> {
       // The debits since the last alarm are summed into the stats rollups in one batch.
       this.#ledger.catchUpRollups();
       this.#sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_RETENTION_MS);
-      this.#sql.exec(
-        "DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?",
-        now - UPDATE_RETENTION_MS,
-      );
+      this.#inbox.forgetDone(now - UPDATE_RETENTION_MS);
     });
     this.#kickInbox();
     let retryAt: number | null = null;
@@ -745,41 +739,24 @@ export class CreditAccount extends DurableObject<Env> {
     return { token: plaintext, resealed: true, sealed: resealed };
   }
 
-  /** Starts draining the inbox unless a drain is already running in this object. */
+  /** Starts draining the inbox, or makes the running drain look for the new job at once. */
   #kickInbox(): void {
-    if (this.#draining) return;
-    this.#draining = this.#drainInbox()
+    if (this.#draining) {
+      this.#pool.wake();
+      return;
+    }
+    this.#draining = this.#pool
+      .drain((p) => this.#runJob(p.updateId, p.job, p.attempts))
       .catch((error: unknown) => log("error", "inbox_drain_failed", { error: describeError(error) }))
       .finally(() => {
         this.#draining = null;
       });
   }
 
-  async #drainInbox(): Promise<void> {
-    const inFlight = new Set<number>();
-    for (;;) {
-      const rows = this.#sql
-        .exec<{ update_id: number; job: string; attempts: number }>(
-          "SELECT update_id, job, attempts FROM telegram_updates WHERE status = 'pending' ORDER BY received_at LIMIT ?",
-          INBOX_CONCURRENCY + inFlight.size,
-        )
-        .toArray()
-        .filter((r) => !inFlight.has(r.update_id))
-        .slice(0, INBOX_CONCURRENCY);
-      if (rows.length === 0) return;
-      await Promise.all(
-        rows.map(async (row) => {
-          inFlight.add(row.update_id);
-          await this.#runJob(row.update_id, JSON.parse(row.job) as Job, row.attempts);
-        }),
-      );
-    }
-  }
-
   async #runJob(updateId: number, job: Job, attempts: number): Promise<void> {
     const account = this.#ledger.account();
     if (!account) return;
-    this.#sql.exec("UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = ?", updateId);
+    this.#inbox.attempted(updateId);
     try {
       await handleJob(job, {
         api: await this.#telegram(),
@@ -800,7 +777,7 @@ export class CreditAccount extends DurableObject<Env> {
             apply: (fx) => void this.#applyBilling(fx),
           }),
       });
-      this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+      this.#inbox.done(updateId);
     } catch (error) {
       const giveUp = attempts + 1 >= MAX_JOB_ATTEMPTS;
       log(giveUp ? "error" : "warn", "telegram_job_failed", {
@@ -810,7 +787,7 @@ export class CreditAccount extends DurableObject<Env> {
         gaveUp: giveUp,
         error: describeError(error),
       });
-      if (giveUp) this.#sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+      if (giveUp) this.#inbox.done(updateId);
       else this.#armAlarm(Date.now() + backoffMs(attempts));
     }
   }
@@ -843,12 +820,7 @@ export class CreditAccount extends DurableObject<Env> {
         const now = Date.now();
         const result = this.#tx(() => {
           const settled = this.#ledger.settle({ holdId, costMicros, fingerprint: key }, now);
-          if (settled.ok)
-            this.#sql.exec(
-              "UPDATE telegram_updates SET job = json_set(job, '$.answer', ?) WHERE update_id = ?",
-              answer,
-              updateId,
-            );
+          if (settled.ok) this.#inbox.storeAnswer(updateId, answer);
           return settled;
         });
         if (result.ok && !result.replayed) this.#afterBalanceChange(now);
@@ -857,18 +829,8 @@ export class CreditAccount extends DurableObject<Env> {
       releaseAnswer: (holdId) => {
         this.#tx(() => this.#ledger.release(holdId, Date.now()));
       },
-      storedAnswer: () => {
-        const row = this.#sql
-          .exec<{ answer: string | null; sent_parts: number }>(
-            "SELECT job ->> '$.answer' AS answer, sent_parts FROM telegram_updates WHERE update_id = ?",
-            updateId,
-          )
-          .toArray()[0];
-        return row?.answer ? { text: row.answer, sentParts: row.sent_parts } : null;
-      },
-      markSent: (parts) => {
-        this.#sql.exec("UPDATE telegram_updates SET sent_parts = ? WHERE update_id = ?", parts, updateId);
-      },
+      storedAnswer: () => this.#inbox.storedAnswer(updateId),
+      markSent: (parts) => this.#inbox.sent(updateId, parts),
       spentToday: (endUserId) => this.#tx(() => this.#ledger.endUserSpentToday(endUserId, Date.now())),
       recordUnanswered: () => {
         const now = Date.now();
@@ -911,10 +873,7 @@ export class CreditAccount extends DurableObject<Env> {
     const rechargeDue = this.#billing.nextDueAt();
     if (rechargeDue !== null) candidates.push(rechargeDue);
     if (this.#billing.unsynced(1).length > 0) candidates.push(Date.now() + FLUSH_DELAY_MS);
-    const pendingJobs = this.#sql
-      .exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1")
-      .toArray().length;
-    if (pendingJobs) candidates.push(Date.now() + INBOX_SAFETY_DELAY_MS);
+    if (this.#inbox.hasPending()) candidates.push(Date.now() + INBOX_SAFETY_DELAY_MS);
     if (candidates.length > 0) this.#armAlarm(Math.min(...candidates));
   }
 }

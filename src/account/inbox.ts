@@ -1,0 +1,143 @@
+import type { Job, Route } from "../telegram/updates";
+
+/**
+ * The Telegram inbox of one CreditAccount (`telegram_updates`): each `update_id` is recorded once (its
+ * primary key), pending rows are the jobs still to run, and a job's answer is stored with it so a retry
+ * sends what is left instead of asking the model (and charging) again. Nothing else touches the table.
+ */
+
+/** Jobs of the owner's chat (commands, the balance asked in words) never wait behind clients' answers. */
+const OWNER_FIRST = "CASE WHEN job ->> '$.kind' LIKE 'owner%' THEN 0 ELSE 1 END";
+
+export interface PendingJob {
+  updateId: number;
+  job: Job;
+  attempts: number;
+  owner: boolean;
+}
+
+export class Inbox {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Records an update once; false when this `update_id` was seen already. */
+  record(updateId: number, route: Route, now: number): boolean {
+    const ignored = route.kind === "ignore";
+    return (
+      this.sql
+        .exec(
+          `INSERT INTO telegram_updates (update_id, received_at, job, status) VALUES (?, ?, ?, ?)
+           ON CONFLICT DO NOTHING RETURNING update_id`,
+          updateId,
+          now,
+          ignored ? null : JSON.stringify(route),
+          ignored ? "done" : "pending",
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** Pending jobs not in `skip`, the owner's first, then in arrival order. */
+  pending(limit: number, skip: ReadonlySet<number>): PendingJob[] {
+    return this.sql
+      .exec<{ update_id: number; job: string; attempts: number; owner: number }>(
+        `SELECT update_id, job, attempts, ${OWNER_FIRST} = 0 AS owner FROM telegram_updates
+         WHERE status = 'pending' ORDER BY ${OWNER_FIRST}, received_at LIMIT ?`,
+        limit + skip.size,
+      )
+      .toArray()
+      .filter((r) => !skip.has(r.update_id))
+      .slice(0, limit)
+      .map((r) => ({
+        updateId: r.update_id,
+        job: JSON.parse(r.job) as Job,
+        attempts: r.attempts,
+        owner: r.owner === 1,
+      }));
+  }
+
+  hasPending(): boolean {
+    return this.sql.exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1").toArray().length > 0;
+  }
+
+  attempted(updateId: number): void {
+    this.sql.exec("UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = ?", updateId);
+  }
+
+  done(updateId: number): void {
+    this.sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+  }
+
+  /** The answer, stored in the transaction that settles its charge. */
+  storeAnswer(updateId: number, answer: string): void {
+    this.sql.exec(
+      "UPDATE telegram_updates SET job = json_set(job, '$.answer', ?) WHERE update_id = ?",
+      answer,
+      updateId,
+    );
+  }
+
+  storedAnswer(updateId: number): { text: string; sentParts: number } | null {
+    const row = this.sql
+      .exec<{ answer: string | null; sent_parts: number }>(
+        "SELECT job ->> '$.answer' AS answer, sent_parts FROM telegram_updates WHERE update_id = ?",
+        updateId,
+      )
+      .toArray()[0];
+    return row?.answer ? { text: row.answer, sentParts: row.sent_parts } : null;
+  }
+
+  sent(updateId: number, parts: number): void {
+    this.sql.exec("UPDATE telegram_updates SET sent_parts = ? WHERE update_id = ?", parts, updateId);
+  }
+
+  /** Telegram redelivers for at most a day; handled ids are kept longer (`before`). */
+  forgetDone(before: number): void {
+    this.sql.exec("DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?", before);
+  }
+}
+
+/**
+ * Runs the inbox as a rolling pool: a job that ends frees its slot for the next at once (no batches),
+ * clients' answers take at most `clientSlots` at a time and the owner's jobs have slots of their own, so
+ * an owner's `/balance` never waits behind answers stuck on a slow model. `wake()` makes a running
+ * drain look for new jobs at once.
+ */
+export class InboxPool {
+  #running = new Map<number, { owner: boolean; done: Promise<void> }>();
+  #wake: (() => void) | null = null;
+
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly slots: { client: number; owner: number },
+  ) {}
+
+  wake(): void {
+    this.#wake?.();
+  }
+
+  async drain(run: (job: PendingJob) => Promise<void>): Promise<void> {
+    // A job runs once per drain: one that failed waits for its backoff (the alarm starts the next drain).
+    const started = new Set<number>();
+    for (;;) {
+      const busy = (owner: boolean) => [...this.#running.values()].filter((r) => r.owner === owner).length;
+      let freeOwner = this.slots.owner - busy(true);
+      let freeClient = this.slots.client - busy(false);
+      const candidates =
+        freeOwner + freeClient > 0 ? this.inbox.pending(this.slots.owner + this.slots.client, started) : [];
+      for (const job of candidates) {
+        if (job.owner ? freeOwner <= 0 : freeClient <= 0) continue;
+        started.add(job.updateId);
+        if (job.owner) freeOwner--;
+        else freeClient--;
+        const done = run(job).finally(() => this.#running.delete(job.updateId));
+        this.#running.set(job.updateId, { owner: job.owner, done });
+      }
+      if (this.#running.size === 0) return;
+      const woken = new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      await Promise.race([woken, ...[...this.#running.values()].map((r) => r.done)]);
+      this.#wake = null;
+    }
+  }
+}
