@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MICROS_PER_USD } from "../../src/money";
+import * as texts from "../../src/telegram/texts";
 import {
   amountProblem,
   answerFailed,
@@ -511,5 +512,56 @@ describe("Stripe texts", () => {
     expect(text).toContain("2025-06-02 · $500.00 · paid");
     expect(text).toContain("&lt;open&gt;");
     expect(text).not.toContain("javascript:");
+  });
+});
+
+describe("module layout", () => {
+  it("the texts folder's index exports exactly the names the single file did", () => {
+    // Helpers shared between topic files (table cells, default amounts, the language table) stay internal.
+    expect(Object.keys(texts).sort()).toEqual(
+      [
+        "EXAMPLES",
+        "MENU_COMMANDS",
+        "amountProblem",
+        "answerFailed",
+        "balanceAnswer",
+        "cardLabel",
+        "cardLinkExpired",
+        "cardLinkOutdated",
+        "cardSaved",
+        "changeCommand",
+        "checkoutButton",
+        "checkoutLink",
+        "commandAmount",
+        "creditsRestored",
+        "dailyLimitReached",
+        "escapeHtml",
+        "formatRunway",
+        "helpText",
+        "invoicesList",
+        "isoDate",
+        "lowCreditsWarning",
+        "needCardFirst",
+        "newerCardLinkWaiting",
+        "nonTextMessage",
+        "notOwnerRefusal",
+        "outOfCreditsHourly",
+        "outOfCreditsNow",
+        "paymentsUnavailable",
+        "rechargeFailed",
+        "rechargeNeedsConfirmation",
+        "rechargeState",
+        "rechargeSucceeded",
+        "settingsChanged",
+        "settingsProblem",
+        "setupCommand",
+        "statsReport",
+        "statusLabel",
+        "topUpCommand",
+        "topUpExpired",
+        "topUpSucceeded",
+        "userDailyCapReached",
+      ].sort(),
+    );
   });
 });

@@ -1,0 +1,131 @@
+/** Input problems: what is wrong with a typed owner command, always with an example that would be accepted. */
+import { type AmountProblem, formatUsd, MICROS_PER_USD } from "../../money";
+import {
+  changeCommand,
+  DEFAULT_MANUAL_TOP_UP_MICROS,
+  DEFAULT_RECHARGE_AT_MICROS,
+  DEFAULT_TOP_UP_MICROS,
+  EXAMPLES,
+  setupCommand,
+  topUpCommand,
+} from "./format";
+
+const AMOUNT_NAMES: Record<"top-up" | "threshold" | "amount", string> = {
+  "top-up": "top-up amount",
+  threshold: "recharge threshold",
+  amount: "amount",
+};
+
+const AMOUNT_PROBLEMS: Record<AmountProblem, (name: string) => string> = {
+  missing: (name) => `The ${name} is missing.`,
+  not_a_number: (name) =>
+    `The ${name} must be a plain number of dollars, like 500 or 99.50 (digits only, an optional $ in front).`,
+  negative: (name) => `The ${name} can't be negative.`,
+  zero: (name) => `The ${name} must be more than zero.`,
+  too_many_decimals: (name) => `The ${name} can have at most two decimals (whole cents).`,
+  too_large: (name) => `The ${name} is far too large.`,
+};
+
+/** What is wrong with one typed amount, and a correct example. Nothing was changed. */
+export function amountProblem(problem: AmountProblem, what: "top-up" | "threshold" | "amount", example: string) {
+  return `${AMOUNT_PROBLEMS[problem](AMOUNT_NAMES[what])}\nExample: ${example}`;
+}
+
+export type OwnerAmountCommand = "setupCredits" | "changeCreditsTopUp" | "topUp";
+
+/**
+ * Problems with a whole settings command. `example` overrides the built-in one (e.g. built from the configured
+ * limits); without it, examples follow the limit carried by the problem so they are always accepted.
+ */
+export type SettingsProblem =
+  | { kind: "top_up_below_min"; command: OwnerAmountCommand; minMicros: number; example?: string }
+  | { kind: "top_up_above_max"; command: OwnerAmountCommand; maxMicros: number; example?: string }
+  | {
+      kind: "threshold_below_min";
+      command: "setupCredits" | "changeCreditsTopUp";
+      minMicros: number;
+      example?: string;
+    }
+  | {
+      kind: "threshold_above_max";
+      command: "setupCredits" | "changeCreditsTopUp";
+      maxMicros: number;
+      example?: string;
+    }
+  | { kind: "missing_parts"; command: OwnerAmountCommand; example?: string }
+  | { kind: "too_many_parts"; command: OwnerAmountCommand; example?: string };
+
+const USAGE: Record<OwnerAmountCommand, string> = {
+  setupCredits: "/setupCredits:{topUpAmount}:{rechargeAt}",
+  changeCreditsTopUp: "/changeCreditsTopUp:{newTopUpAmount}:{newRechargeAt}",
+  topUp: "/topUp:{amount}",
+};
+
+function exampleFor(command: OwnerAmountCommand, topUpMicros?: number, rechargeAtMicros?: number): string {
+  switch (command) {
+    case "setupCredits":
+      return setupCommand(topUpMicros, rechargeAtMicros);
+    case "changeCreditsTopUp":
+      return changeCommand(topUpMicros ?? 750 * MICROS_PER_USD, rechargeAtMicros ?? 200 * MICROS_PER_USD);
+    case "topUp":
+      return topUpCommand(topUpMicros);
+  }
+}
+
+function explainExample(command: OwnerAmountCommand, example: string): string {
+  if (example === EXAMPLES.setupCredits)
+    return `${example} — when the balance drops to ${formatUsd(DEFAULT_RECHARGE_AT_MICROS)}, your card is charged ${formatUsd(DEFAULT_TOP_UP_MICROS)} and ${formatUsd(DEFAULT_TOP_UP_MICROS)} of credits are added.`;
+  if (command === "topUp" && example === EXAMPLES.topUp)
+    return `${example} — buys ${formatUsd(DEFAULT_MANUAL_TOP_UP_MICROS)} of credits once.`;
+  return example;
+}
+
+export function settingsProblem(problem: SettingsProblem): string {
+  const { command } = problem;
+  const isManual = command === "topUp";
+  switch (problem.kind) {
+    case "top_up_below_min": {
+      const fallback = isManual ? DEFAULT_MANUAL_TOP_UP_MICROS : DEFAULT_TOP_UP_MICROS;
+      const example = problem.example ?? exampleFor(command, Math.max(problem.minMicros, fallback));
+      const name = isManual ? "A one-off top-up" : "The top-up amount";
+      return `${name} must be at least ${formatUsd(problem.minMicros)}. Nothing was changed.\nExample: ${example}`;
+    }
+    case "top_up_above_max": {
+      const example = problem.example ?? exampleFor(command);
+      const name = isManual ? "A one-off top-up" : "The top-up amount";
+      return `${name} can be at most ${formatUsd(problem.maxMicros)}. Nothing was changed.\nExample: ${example}`;
+    }
+    case "threshold_below_min": {
+      const example =
+        problem.example ??
+        exampleFor(
+          command,
+          undefined,
+          Math.max(problem.minMicros, command === "setupCredits" ? DEFAULT_RECHARGE_AT_MICROS : 200 * MICROS_PER_USD),
+        );
+      return (
+        `The recharge threshold (the second number) must be at least ${formatUsd(problem.minMicros)}, ` +
+        `so a failed card payment leaves you time to react. Nothing was changed.\nExample: ${example}`
+      );
+    }
+    case "threshold_above_max": {
+      const example = problem.example ?? exampleFor(command);
+      return (
+        `The recharge threshold (the second number) can be at most ${formatUsd(problem.maxMicros)}: ` +
+        `a higher one would recharge again and again. Nothing was changed.\nExample: ${example}`
+      );
+    }
+    case "missing_parts": {
+      const example = problem.example ?? exampleFor(command);
+      const what = isManual
+        ? "needs the amount to buy."
+        : "needs two amounts: how much to add (top-up), and the balance at which to add it (threshold).";
+      return `/${command} ${what}\nForm: ${USAGE[command]}\nExample: ${explainExample(command, example)}`;
+    }
+    case "too_many_parts": {
+      const example = problem.example ?? exampleFor(command);
+      const count = isManual ? "exactly one amount" : "exactly two amounts";
+      return `Too many values: /${command} takes ${count}.\nForm: ${USAGE[command]}\nExample: ${explainExample(command, example)}`;
+    }
+  }
+}

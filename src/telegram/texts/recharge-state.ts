@@ -1,0 +1,18 @@
+import type { AutoRechargeStatus, AutoRechargeView } from "../types";
+
+/**
+ * What auto-recharge is doing, from the owner's point of view. `pending_card` wins over `enabled` because a
+ * setup waiting for its card is news to the owner even though nothing is charged yet.
+ */
+export type RechargeState = "off" | AutoRechargeStatus;
+
+export function rechargeState(v: AutoRechargeView | null): RechargeState {
+  if (v === null) return "off";
+  if (v.status === "pending_card") return "pending_card";
+  return v.enabled ? v.status : "off";
+}
+
+/** States in which a card is saved, so `/changeCreditsTopUp` works. */
+export function hasCard(state: RechargeState): boolean {
+  return state === "active" || state === "failing" || state === "needs_confirmation" || state === "daily_limit";
+}
