@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Api } from "grammy";
 import type Stripe from "stripe";
 import { Billing } from "../billing/billing";
 import { billingCommand } from "../billing/commands";
@@ -7,31 +6,21 @@ import type { ChargeTrace } from "../billing/credits";
 import { markHandled } from "../billing/events";
 import { copyRecharges, latestInvoices } from "../billing/history";
 import { BillingEffects, isTroubleNotice, RetryLater } from "../billing/notices";
-import { type BillingRow, BillingSettings } from "../billing/settings";
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
-import { encryptSecret, openSealed, sameDigest, tokenKeyring } from "../crypto";
+import { sameDigest } from "../crypto";
 import { type Config, loadConfig } from "../env";
 import { describeError, log } from "../log";
-import { telegramApi } from "../telegram/api";
-import { type AccountPort, handleJob, outReason } from "../telegram/bot";
+import { type AccountPort, handleJob } from "../telegram/bot";
 import { sendText } from "../telegram/sender";
-import * as texts from "../telegram/texts";
 import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
 import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
+import { Alerts, type BalanceEffects } from "./alerts";
 import { noticeText } from "./billing-notices";
+import { BotToken } from "./bot-token";
 import { Inbox, InboxPool } from "./inbox";
 import { type AccountRow, Ledger } from "./ledger";
 import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "./outbox";
-import {
-  backoffMs,
-  type EarlyWarning,
-  earlyWarning,
-  FLUSH_DELAY_MS,
-  internalKey,
-  isOutOfCredits,
-  MAX_JOB_ATTEMPTS,
-  runwayHours,
-} from "./rules";
+import { backoffMs, FLUSH_DELAY_MS, internalKey, MAX_JOB_ATTEMPTS } from "./rules";
 import { migrateAccount } from "./schema";
 import type {
   AccountStatus,
@@ -81,28 +70,6 @@ function sendOptions(options: NotifyOptions) {
 
 type Authorized = { ok: true } | { ok: false; reason: "not_found" | "unauthorized" };
 
-/** An early warning claimed in the account row, to be sent after the transaction. */
-interface WarningClaim {
-  kind: EarlyWarning;
-  balanceMicros: number;
-  runway: number | null;
-  autoRecharge: AutoRechargeView | null;
-}
-
-/** What a balance change decided inside its transaction; the owner is told after it committed. */
-interface BalanceEffects {
-  recharge: "started" | "daily_limit" | null;
-  transition: "ran_out" | "restored" | null;
-  warning: WarningClaim | null;
-}
-
-/** The account state a caller already read (or just computed) in the current transaction. */
-interface KnownBalance {
-  account: AccountRow;
-  balanceMicros: number;
-  heldMicros: number;
-}
-
 /**
  * One instance's credits and bot. Every balance change runs inside one `transactionSync`
  * (see Ledger) with no `await`, so concurrent requests are serialized by the object and each
@@ -118,9 +85,10 @@ export class CreditAccount extends DurableObject<Env> {
   #draining: Promise<void> | null = null;
   readonly #inbox: Inbox;
   readonly #pool: InboxPool;
-  #api: Api | null = null;
+  readonly #botToken: BotToken;
   #stripe: Stripe | null = null;
   readonly #billing: Billing;
+  readonly #alerts: Alerts;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,6 +104,11 @@ export class CreditAccount extends DurableObject<Env> {
         this.#stripe ??= stripeClient(this.env.STRIPE_SECRET_KEY, this.#config);
         return this.#stripe;
       },
+    });
+    this.#botToken = new BotToken(env, this.#config, this.#ledger, (fn) => this.#tx(fn));
+    this.#alerts = new Alerts(this.#sql, this.#ledger, this.#billing, this.#config, {
+      tx: (fn) => this.#tx(fn),
+      notify: (text) => this.#notifyOwner(text),
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.ctx.storage.transactionSync(() => migrateAccount(this.#sql));
@@ -167,7 +140,7 @@ export class CreditAccount extends DurableObject<Env> {
   replaceBotCredentials(input: BotCredentials): Outcome<object> {
     const result = this.#tx(() => this.#ledger.replaceBotCredentials(input));
     if (result.ok) {
-      this.#api = null;
+      this.#botToken.forget();
       log("info", "bot_token_replaced", { instanceId: this.#ledger.account()?.instance_id, bot: input.botUsername });
     }
     return result;
@@ -181,7 +154,7 @@ export class CreditAccount extends DurableObject<Env> {
   async resealBotToken(): Promise<Outcome<{ token: "current" | "resealed" | "unreadable" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     try {
-      return { ok: true, token: (await this.#openBotToken()).resealed ? "resealed" : "current" };
+      return { ok: true, token: (await this.#botToken.open()).resealed ? "resealed" : "current" };
     } catch {
       return { ok: true, token: "unreadable" };
     }
@@ -224,7 +197,7 @@ export class CreditAccount extends DurableObject<Env> {
       if (!auth.ok || !account) return auth.ok ? { ok: false, reason: "not_found" } : auth;
       const { outcome, heldMicros } = this.#ledger.debit(input, now, account);
       if (outcome.ok && !outcome.replayed) {
-        after.effects = this.#balanceChanged(now, { account, balanceMicros: outcome.balanceMicros, heldMicros });
+        after.effects = this.#alerts.balanceChanged(now, { account, balanceMicros: outcome.balanceMicros, heldMicros });
       }
       return outcome;
     });
@@ -372,42 +345,12 @@ export class CreditAccount extends DurableObject<Env> {
     this.#alarmAt = pending !== null && pending > Date.now() - OVERDUE_ALARM_MS ? pending : null;
     if (this.#hasOutbox()) this.#armAlarm(Date.now() + FLUSH_DELAY_MS);
     this.#rearm(null);
-    const hour = Math.floor(nowMs / 3_600_000);
-    const claim = this.#tx(() => {
-      this.#ledger.expireHolds(Date.now());
-      this.#ledger.trackOutOfCredits(Date.now());
-      const current = this.#ledger.account();
-      if (!current || !this.#ledger.view().outOfCredits) return null;
-      if (current.last_alert_hour !== null && current.last_alert_hour >= hour) return null;
-      this.#ledger.updateAccount("last_alert_hour = ?", hour);
-      return { previous: current.last_alert_hour };
-    });
-    if (!claim) {
-      await this.#repairProjection(account.instance_id);
-      await this.#earlyWarning(Date.now());
-      return { ok: true, alerted: false, reconciled };
-    }
-    const autoRecharge = this.#autoRecharge();
-    const unanswered = this.#sql
-      .exec<{ n: number }>(
-        "SELECT COALESCE(SUM(count), 0) AS n FROM usage_hourly WHERE operation = 'unanswered' AND hour >= ?",
-        Math.floor((account.out_since ?? nowMs) / 3_600_000),
-      )
-      .one().n;
-    const sent = await this.#notifyOwner(
-      texts.outOfCreditsHourly(this.#ledger.view().balanceMicros, outReason(autoRecharge), {
-        confirmUrl: autoRecharge?.confirmUrl ?? null,
-        unanswered,
-        ...(autoRecharge?.enabled
-          ? { topUpMicros: autoRecharge.topUpMicros, rechargeAtMicros: autoRecharge.rechargeAtMicros }
-          : {}),
-      }),
-    );
-    if (!sent) {
-      this.#ledger.updateAccount("last_alert_hour = ? WHERE last_alert_hour = ?", claim.previous, hour);
-      return { ok: false, reason: "upstream_unavailable" };
-    }
-    return { ok: true, alerted: true, reconciled };
+    const alert = await this.#alerts.hourly(nowMs);
+    if (alert === "failed") return { ok: false, reason: "upstream_unavailable" };
+    if (alert === "alerted") return { ok: true, alerted: true, reconciled };
+    await this.#repairProjection(account.instance_id);
+    await this.#alerts.earlyWarning(Date.now());
+    return { ok: true, alerted: false, reconciled };
   }
 
   /**
@@ -535,28 +478,8 @@ export class CreditAccount extends DurableObject<Env> {
   #afterBalanceChange(now: number): void {
     this.#applyBalanceEffects(
       now,
-      this.#tx(() => this.#balanceChanged(now)),
+      this.#tx(() => this.#alerts.balanceChanged(now)),
     );
-  }
-
-  /**
-   * Inside the transaction of a balance change (SPEC: the recharge trigger is evaluated after every
-   * decrease): the recharge trigger, the out-of-credits transition and the early-warning claim, from
-   * the account and billing rows read once. `known` is what the debit already read and computed.
-   */
-  #balanceChanged(now: number, known?: KnownBalance): BalanceEffects {
-    const account = known?.account ?? this.#ledger.account();
-    if (!account) return { recharge: null, transition: null, warning: null };
-    const balanceMicros = known?.balanceMicros ?? account.balance_micros;
-    const heldMicros = known?.heldMicros ?? account.held_micros;
-    const billing = this.#billing.row();
-    const recharge = this.#billing.startRechargeIfDue(now, { row: billing, balanceMicros });
-    const transition = this.#ledger.trackOutOfCredits(now, {
-      outSince: account.out_since,
-      availableMicros: balanceMicros - heldMicros,
-    });
-    const warning = this.#claimEarlyWarning(now, account, billing, balanceMicros, heldMicros);
-    return { recharge, transition, warning };
   }
 
   /**
@@ -577,7 +500,7 @@ export class CreditAccount extends DurableObject<Env> {
     if (this.#billing.unsynced(1).length > 0) this.#armAlarm(Date.now() + FLUSH_DELAY_MS);
     for (const notice of notices) {
       const sent = await this.#notifyOwner(noticeText(notice));
-      if (sent && isTroubleNotice(notice)) this.#troubleNotified();
+      if (sent && isTroubleNotice(notice)) this.#alerts.troubleNotified();
     }
   }
 
@@ -587,156 +510,24 @@ export class CreditAccount extends DurableObject<Env> {
     const fx = new BillingEffects();
     this.#billing.triggered(fx, effects.recharge, now);
     void this.#applyBilling(fx);
-    if (effects.transition === "ran_out") {
-      void this.#notifyOwnerOutOfCredits(now);
-    } else if (effects.transition === "restored") {
-      void this.#notifyOwner(texts.creditsRestored(this.#ledger.view().balanceMicros));
-    }
-    if (effects.warning) void this.#sendEarlyWarning(effects.warning);
-  }
-
-  /**
-   * Early warnings (SPEC "Alerts"), once per episode: the kind is claimed in the account row before
-   * sending (given back if Telegram fails) and the episode ends only when credits come back above
-   * the balance it was sent at, or the cause is fixed, so a busy bot's debits never repeat it.
-   */
-  async #earlyWarning(now: number): Promise<void> {
-    const claim = this.#tx(() => {
-      const account = this.#ledger.account();
-      if (!account) return null;
-      return this.#claimEarlyWarning(now, account, this.#billing.row(), account.balance_micros, account.held_micros);
-    });
-    if (claim) await this.#sendEarlyWarning(claim);
-  }
-
-  /**
-   * The early-warning decision inside a transaction, from rows already read. The full auto-recharge
-   * view (with the confirmation link) is read only when a warning is claimed.
-   */
-  #claimEarlyWarning(
-    now: number,
-    account: AccountRow,
-    billing: BillingRow,
-    balanceMicros: number,
-    heldMicros: number,
-  ): WarningClaim | null {
-    const outOfCredits = isOutOfCredits(balanceMicros - heldMicros, this.#config.answerWorstCaseMicros);
-    const autoRecharge = BillingSettings.settingsOf(billing);
-    const warned = account.low_warning;
-    // The runway query runs only when its answer can change something.
-    // A balance of at least a day's spend (by an upper bound kept in memory) has a day of runway: no query.
-    const runway =
-      autoRecharge?.enabled ||
-      (warned !== null && balanceMicros <= (account.low_warning_micros ?? 0)) ||
-      balanceMicros >= this.#ledger.daySpendAtMost(now)
-        ? null
-        : runwayHours(balanceMicros, this.#ledger.spendOverHours(now, 24), 24);
-    const kind = earlyWarning({ outOfCredits, balanceMicros, autoRecharge, runwayHours: runway });
-    if (warned !== null) {
-      // The episode ends when the cause is gone: the card works again, auto-recharge was turned on,
-      // or credits came back above where the warning was sent.
-      const over =
-        kind === null &&
-        !outOfCredits &&
-        (warned === "recharge_failing" ||
-          autoRecharge?.enabled === true ||
-          balanceMicros > (account.low_warning_micros ?? 0));
-      if (over) this.#ledger.updateAccount("low_warning = NULL, low_warning_micros = NULL");
-      return null;
-    }
-    if (kind === null) return null;
-    this.#ledger.updateAccount("low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
-    return { kind, balanceMicros, runway, autoRecharge: this.#autoRecharge() };
-  }
-
-  async #sendEarlyWarning(claim: WarningClaim): Promise<void> {
-    const ar = claim.autoRecharge;
-    const sent = await this.#notifyOwner(
-      texts.lowCreditsWarning(claim.balanceMicros, claim.kind, {
-        ...(claim.kind === "runway_short" ? { runwayHours: claim.runway } : {}),
-        confirmUrl: ar?.confirmUrl ?? null,
-        ...(ar ? { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros } : {}),
-      }),
-    );
-    if (!sent)
-      this.#ledger.updateAccount("low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?", claim.kind);
-  }
-
-  /**
-   * The billing engine just told the owner a recharge failed or needs confirmation. At or below the
-   * threshold that message is this episode's early warning: a second one moments later would be noise.
-   */
-  #troubleNotified(): void {
-    this.#tx(() => {
-      const account = this.#ledger.account();
-      const ar = this.#autoRecharge();
-      if (!account || account.low_warning !== null || !ar?.enabled) return;
-      const { balanceMicros } = this.#ledger.view();
-      if (balanceMicros <= ar.rechargeAtMicros) {
-        this.#ledger.updateAccount("low_warning = 'recharge_failing', low_warning_micros = ?", balanceMicros);
-      }
-    });
-  }
-
-  async #notifyOwnerOutOfCredits(now: number): Promise<void> {
-    const account = this.#ledger.account();
-    if (!account || account.out_notified_at !== null) return;
-    this.#tx(() => this.#ledger.markOwnerNotified(now));
-    const sent = await this.#notifyOwner(
-      texts.outOfCreditsNow(account.balance_micros, outReason(this.#autoRecharge())),
-    );
-    // Not told after all: let the next trigger (or the hourly alert) try again.
-    if (!sent) this.#ledger.updateAccount("out_notified_at = NULL");
+    this.#alerts.announce(now, effects);
   }
 
   async #notifyOwner(text: string, options: NotifyOptions = {}): Promise<boolean> {
     const account = this.#ledger.account();
     if (!account) return false;
     try {
-      const result = await sendText(await this.#telegram(), account.owner_telegram_id, text, sendOptions(options));
+      const result = await sendText(
+        await this.#botToken.telegram(),
+        account.owner_telegram_id,
+        text,
+        sendOptions(options),
+      );
       return result.ok;
     } catch (error) {
       log("warn", "owner_notification_failed", { instanceId: account.instance_id, error: describeError(error) });
       return false;
     }
-  }
-
-  async #telegram(): Promise<Api> {
-    if (this.#api) return this.#api;
-    const opened = await this.#openBotToken();
-    const api = telegramApi(this.#config, opened.token);
-    // Opening may await (re-sealing writes to D1): keep the client only if the stored token is still the one opened.
-    if (this.#ledger.account()?.bot_token_sealed === opened.sealed) this.#api = api;
-    return api;
-  }
-
-  /**
-   * The bot token in clear. One sealed with `TOKEN_ENCRYPTION_KEY_PREVIOUS` is sealed again with the
-   * current key first, here and in the D1 registry, so a rotation finishes as the bots are used.
-   */
-  async #openBotToken(): Promise<{ token: string; resealed: boolean; sealed: string }> {
-    const account = this.#ledger.account();
-    if (!account) throw new Error("instance not provisioned");
-    const sealed = account.bot_token_sealed;
-    const keys = await tokenKeyring(this.env, (message) =>
-      log("error", "config_error", { instanceId: account.instance_id, error: message }),
-    );
-    const { plaintext, keyIndex } = await openSealed(keys, sealed);
-    const current = keys[0];
-    if (keyIndex === 0 || !current) return { token: plaintext, resealed: false, sealed };
-    const resealed = await encryptSecret(current, plaintext);
-    // Only over the value read above: an await ran since, and a new token may have been stored meanwhile.
-    this.#tx(() => this.#ledger.updateAccount("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, sealed));
-    try {
-      await this.env.DB.prepare("UPDATE instances SET bot_token_sealed = ? WHERE id = ? AND bot_token_sealed = ?")
-        .bind(resealed, account.instance_id, sealed)
-        .run();
-    } catch (error) {
-      // The object is the source of truth; the registry's copy is only a copy.
-      log("warn", "registry_reseal_failed", { instanceId: account.instance_id, error: describeError(error) });
-    }
-    log("info", "bot_token_resealed", { instanceId: account.instance_id });
-    return { token: plaintext, resealed: true, sealed: resealed };
   }
 
   /** Starts draining the inbox, or makes the running drain look for the new job at once. */
@@ -759,7 +550,7 @@ export class CreditAccount extends DurableObject<Env> {
     this.#inbox.attempted(updateId);
     try {
       await handleJob(job, {
-        api: await this.#telegram(),
+        api: await this.#botToken.telegram(),
         config: this.#config,
         aiApiKey: this.env.AI_API_KEY,
         systemPrompt: account.system_prompt,
@@ -772,7 +563,7 @@ export class CreditAccount extends DurableObject<Env> {
             config: this.#config,
             instanceId: account.instance_id,
             reply: async (text, options = {}) =>
-              sendText(await this.#telegram(), ownerJob.chatId, text, sendOptions(options)),
+              sendText(await this.#botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
             invoices: () => latestInvoices(this.env.DB, account.instance_id),
             apply: (fx) => void this.#applyBilling(fx),
           }),
@@ -834,14 +625,11 @@ export class CreditAccount extends DurableObject<Env> {
       spentToday: (endUserId) => this.#tx(() => this.#ledger.endUserSpentToday(endUserId, Date.now())),
       recordUnanswered: () => {
         const now = Date.now();
-        return this.#tx(() => {
+        this.#tx(() => {
           this.#ledger.countUnanswered(now);
           this.#ledger.trackOutOfCredits(now);
-          const account = this.#ledger.account();
-          if (!account || account.out_notified_at !== null) return false;
-          this.#ledger.markOwnerNotified(now);
-          return true;
         });
+        void this.#alerts.ranOut(now);
       },
       balance: () => this.#ledger.view(),
       autoRecharge: () => this.#autoRecharge(),

@@ -564,6 +564,46 @@ export class Ledger {
     return null;
   }
 
+  // ---------------------------------------------------------------- named transitions of the account row
+
+  /** The hourly alert of `hour` is this run's to send: null when an alert of this hour (or later) went out. */
+  claimAlertHour(hour: number): { previous: number | null } | null {
+    const previous = this.account()?.last_alert_hour ?? null;
+    if (previous !== null && previous >= hour) return null;
+    this.updateAccount("last_alert_hour = ?", hour);
+    return { previous };
+  }
+
+  /** Telegram refused the hourly alert: the hour is given back (unless another run took it meanwhile). */
+  releaseAlertHour(hour: number, previous: number | null): void {
+    this.updateAccount("last_alert_hour = ? WHERE last_alert_hour = ?", previous, hour);
+  }
+
+  /** The early warning of this episode, claimed at the balance it is sent at. */
+  claimLowWarning(kind: string, balanceMicros: number): void {
+    this.updateAccount("low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
+  }
+
+  /** The episode is over: the next one is warned again. */
+  endLowWarning(): void {
+    this.updateAccount("low_warning = NULL, low_warning_micros = NULL");
+  }
+
+  /** Telegram refused the warning: given back, unless another kind was claimed since. */
+  releaseLowWarning(kind: string): void {
+    this.updateAccount("low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?", kind);
+  }
+
+  /** The owner was not told after all that credits ran out: the next trigger (or the hourly alert) tries again. */
+  releaseOwnerNotified(): void {
+    this.updateAccount("out_notified_at = NULL");
+  }
+
+  /** The bot token sealed again under the current key, only over the value that was opened. */
+  resealToken(resealed: string, opened: string): void {
+    this.updateAccount("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, opened);
+  }
+
   /** D1 confirmed the instance's registry row (see outbox.ts). */
   markRegistered(): void {
     if (this.account()?.registered !== 1) this.updateAccount("registered = 1");

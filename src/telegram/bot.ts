@@ -31,8 +31,8 @@ export interface AccountPort {
   storedAnswer(): { text: string; sentParts: number } | null;
   markSent(parts: number): void;
   spentToday(endUserId: string): number;
-  /** Counts an unanswered message; true when the owner should be told now (once per episode). */
-  recordUnanswered(): boolean;
+  /** Counts an unanswered message; the object tells the owner (once per episode, through its alerts). */
+  recordUnanswered(): void;
   balance(): { balanceMicros: number; availableMicros: number };
   autoRecharge(): AutoRechargeView | null;
   stats(): StatsSnapshot;
@@ -134,10 +134,7 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
     if (!hold.ok && hold.reason !== "insufficient_credits") throw new Error(`hold refused: ${hold.reason}`);
     if (!hold.ok) {
       // Out of credits: no answer (silently), counted, and the owner told once right away.
-      if (account.recordUnanswered()) {
-        const { balanceMicros } = account.balance();
-        await reply(deps, deps.ownerChatId, texts.outOfCreditsNow(balanceMicros, outReason(account.autoRecharge())));
-      }
+      account.recordUnanswered();
       return;
     }
     const completion = await complete({
