@@ -1,8 +1,8 @@
 /**
- * Running the product locally for the demo: free ports, a throw-away state directory, D1 migrations and
- * `wrangler dev` as a child process group that is always stopped again (success, failure or Ctrl-C).
+ * Running the product locally for the demo and `npm run dev`: free ports, D1 migrations and `wrangler dev`, each
+ * child in a process group of its own that is always stopped again (success, failure, Ctrl-C or SIGTERM).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -24,19 +24,76 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Things to undo at the end, newest first; run once even if several exit paths race to it. */
+/** Grace period between SIGTERM and SIGKILL for a child process group. */
+const GRACE_MS = 5_000;
+
+/** Whether any process of the group led by `pgid` is still there (workerd may outlive wrangler). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL to what is left after the grace period. */
+export async function stopGroup(pgid: number, graceMs = GRACE_MS): Promise<void> {
+  signalGroup(pgid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  signalGroup(pgid, "SIGKILL");
+}
+
+/**
+ * The one way out of a run: things to undo, newest first, run once even if several exit paths (normal end,
+ * failure, a signal) race to it. Child processes are started through `spawn` in their own process group, so
+ * stopping one stops everything it started (wrangler and its workerd), and `killNow` can still SIGKILL every
+ * group synchronously from `process.on("exit")`. A child spawned after cleanup began is killed at once.
+ */
 export class Cleanup {
   readonly #steps: (() => Promise<void> | void)[] = [];
-  readonly #lastResort: (() => void)[] = [];
+  readonly #groups = new Set<number>();
   #ran: Promise<void> | null = null;
 
   add(step: () => Promise<void> | void): void {
     this.#steps.push(step);
   }
 
-  /** Synchronous kill for `process.on("exit")`, when async cleanup can no longer run. */
-  addLastResort(step: () => void): void {
-    this.#lastResort.push(step);
+  /** `child_process.spawn` in a new process group (`detached`), stopped by `run` and `killNow`. */
+  spawn(command: string, args: string[], options: SpawnOptions): ChildProcess {
+    const child = spawn(command, args, { ...options, detached: true });
+    const pgid = child.pid;
+    if (pgid === undefined) return child; // Failed to start; the child's "error" event says why.
+    this.#groups.add(pgid);
+    if (this.#ran) {
+      signalGroup(pgid, "SIGKILL");
+    } else {
+      this.add(async () => {
+        await stopGroup(pgid);
+        this.#groups.delete(pgid);
+      });
+    }
+    return child;
+  }
+
+  /** Stops a child group now (SIGTERM, then SIGKILL after the grace period), before the end of the run. */
+  async stop(child: ChildProcess): Promise<void> {
+    if (child.pid === undefined || !this.#groups.has(child.pid)) return;
+    await stopGroup(child.pid);
+    this.#groups.delete(child.pid);
+  }
+
+  get started(): boolean {
+    return this.#ran !== null;
   }
 
   run(): Promise<void> {
@@ -52,14 +109,10 @@ export class Cleanup {
     return this.#ran;
   }
 
-  lastResort(): void {
-    for (const step of this.#lastResort) {
-      try {
-        step();
-      } catch {
-        // Already gone.
-      }
-    }
+  /** Synchronous SIGKILL of every child group not yet stopped: for `process.on("exit")` and a second Ctrl-C. */
+  killNow(): void {
+    for (const pgid of this.#groups) signalGroup(pgid, "SIGKILL");
+    this.#groups.clear();
   }
 }
 
@@ -68,44 +121,30 @@ export interface CommandResult {
   output: string;
 }
 
-/** Runs wrangler to completion, its output appended to `logPath`. */
-export function runWrangler(args: string[], env: NodeJS.ProcessEnv, logPath: string): Promise<CommandResult> {
+/** Runs wrangler to completion in its own process group (stopped by `cleanup`), its output appended to `logPath`. */
+export function runWrangler(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logPath: string,
+  cleanup: Cleanup,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logPath, { flags: "a" });
     log.write(`\n$ wrangler ${args.join(" ")}\n`);
-    const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = cleanup.spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
       log.write(chunk);
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
     child.on("error", reject);
     child.on("close", (code) => {
       log.end();
       resolve({ code, output });
     });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Signals the whole process group of a child started with `detached: true` (wrangler and its workerd). */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is already gone.
-  }
 }
 
 export interface LocalWorker {
@@ -146,32 +185,22 @@ export async function startWorker(options: WorkerOptions, cleanup: Cleanup): Pro
   ];
   const log = createWriteStream(options.logPath, { flags: "a" });
   log.write(`\n$ wrangler dev … (port ${options.port})\n`);
-  // Its own process group, so stopping it also stops the workerd processes it started.
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+  // Added before the child, so it runs after the child is stopped (steps run newest first).
+  cleanup.add(() => {
+    log.end();
   });
+  // Its own process group, so stopping it also stops the workerd processes it started.
+  const child = cleanup.spawn(WRANGLER, args, { cwd: ROOT, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let exited: string | null = null;
+  child.on("error", (error) => {
+    exited = `wrangler dev did not start (${error.message})`;
+  });
   child.on("exit", (code, signal) => {
     exited = `wrangler dev exited (${signal ?? `code ${code}`})`;
   });
-  const pid = child.pid;
-  cleanup.addLastResort(() => {
-    if (pid !== undefined) process.kill(-pid, "SIGKILL");
-  });
-  const stop = async () => {
-    if (pid === undefined || exited) return;
-    killGroup(child, "SIGTERM");
-    const deadline = Date.now() + 5_000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    killGroup(child, "SIGKILL");
-    log.end();
-  };
-  cleanup.add(stop);
+  const stop = () => cleanup.stop(child);
 
   const deadline = Date.now() + options.readyTimeoutMs;
   for (;;) {

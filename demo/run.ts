@@ -2,11 +2,12 @@
  * `npm run demo`: the whole product on this machine, no accounts needed. Starts the Telegram, Stripe and model
  * stand-ins and the Worker (`wrangler dev`, local D1 with migrations, local Durable Objects, fresh state), then plays
  * the owner's story and checks every step through the admin/usage APIs and the stand-ins. Exits non-zero with the
- * failed step on the first surprise, so CI runs it as a test. Child processes are always stopped.
+ * failed step on the first surprise, so CI runs it as a test. Every child process group is stopped in every case:
+ * success, failure, Ctrl-C, SIGTERM or SIGHUP (see `Cleanup` in ./local.ts).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { formatUsd } from "../src/money";
 import { type RunningStandins, type SentRecord, startStandins } from "../standins";
@@ -484,27 +485,26 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
 async function main(): Promise<number> {
   const started = Date.now();
   const cleanup = new Cleanup();
-  let finished = false;
-  let interrupted = false;
-  process.on("exit", () => {
-    if (!finished) cleanup.lastResort();
-  });
+  // The last resort: whatever ends the process (process.exit, an uncaught error, a second Ctrl-C), no child
+  // process group it started outlives it.
+  process.on("exit", () => cleanup.killNow());
   const dir = mkdtempSync(path.join(tmpdir(), "ai-credits-demo-"));
   const logPath = path.join(dir, "wrangler.log");
   let keepDir = false;
   cleanup.add(() => {
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   });
+  let interrupted = false;
   const stopOnSignal = (signal: NodeJS.Signals) => {
+    const code = 128 + (constants.signals[signal] ?? 2);
+    // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): one cleanup, bounded in time.
+    if (interrupted) return;
     interrupted = true;
+    setTimeout(() => process.exit(code), 15_000).unref(); // The exit hook SIGKILLs every child group.
     console.error(`\n${yellow(`${signal}: stopping the stand-ins and the Worker …`)}`);
-    void cleanup.run().then(() => {
-      finished = true;
-      process.exit(130);
-    });
+    void cleanup.run().then(() => process.exit(code));
   };
-  process.once("SIGINT", stopOnSignal);
-  process.once("SIGTERM", stopOnSignal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stopOnSignal);
 
   console.log(bold("AI credits — the whole story on this machine (stand-ins for Telegram, Stripe and the model)"));
   try {
@@ -536,6 +536,7 @@ async function main(): Promise<number> {
       ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
       env,
       logPath,
+      cleanup,
     );
     if (migrated.code !== 0) throw new StepFailed(`D1 migrations failed:\n${migrated.output.slice(-2000)}`);
     say("D1 migrations applied to the fresh local database");
@@ -572,7 +573,7 @@ async function main(): Promise<number> {
     return 0;
   } catch (error) {
     // Interrupted: the signal handler is already cleaning up; what failed after it is only the interruption.
-    if (interrupted) return 130;
+    if (interrupted) return 130; // The signal handler exits with its own code.
     keepDir = true;
     const message = error instanceof Error ? error.message : String(error);
     console.error(`\n${red(bold(`✖ Demo failed at step "${currentStep}":`))}\n  ${red(message)}`);
@@ -582,8 +583,8 @@ async function main(): Promise<number> {
     console.error(dim(`\nState and logs kept in ${dir}`));
     return 1;
   } finally {
+    // The same path for success, failure and a signal (which started it already: this waits for it).
     await cleanup.run();
-    finished = true;
   }
 }
 

@@ -19,4 +19,4 @@ console.log(`  Stripe API        ${standins.stripe.origin}   → signed events t
 console.log(`  OpenAI-compatible ${standins.model.origin}/v1`);
 console.log(dim("\nIn another terminal, start the Worker pointed at them:"));
 console.log("  npm run dev   (it finds these stand-ins on their ports and uses them)");
-console.log(dim("Then provision an instance and chat with it: see README.md, “Run it by hand against the stand-ins”."));
+console.log(dim("Then provision an instance and chat with it: see docs/local.md."));
