@@ -4,11 +4,11 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import type { AppEnv } from "./api/shared";
+import { stripeWebhook } from "./api/stripe-webhook";
+import { telegramWebhook } from "./api/telegram-webhook";
 import { usageApi } from "./api/usage";
-import { stripeWebhook } from "./billing/webhook";
 import { ApiError, type ErrorBody, errorResponse } from "./errors";
 import { describeError, log } from "./log";
-import { telegramWebhook } from "./telegram/webhook";
 
 /** Requests larger than this are refused before they are read: every legitimate body is far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;

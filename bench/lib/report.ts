@@ -1,4 +1,4 @@
-import { FLUSH_DELAY_MS } from "../../src/account/rules";
+import { FLUSH_DELAY_MS } from "../../src/ledger/rules";
 import type { CheckOutcome } from "./checks";
 import type { LoadResult } from "./load";
 import {

@@ -1,5 +1,5 @@
 import type { RequestSpec } from "autocannon";
-import { FLUSH_DELAY_MS } from "../../src/account/rules";
+import { FLUSH_DELAY_MS } from "../../src/ledger/rules";
 import type { RunningStandins } from "../../standins";
 import { ADMIN_TOKEN, type AppClient, OWNER_TELEGRAM_ID, type Provisioned, sleep, USD, waitFor } from "./app";
 import { type CheckOutcome, checkDebits, checkHistory } from "./checks";

@@ -1,6 +1,6 @@
 import { CreditAccount } from "../../src/account/credit-account";
-import { Ledger } from "../../src/account/ledger";
 import { loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
 
 /**
  * The production `CreditAccount`, unchanged, plus what only the benchmark needs:

@@ -1,6 +1,6 @@
-import type { Operation } from "../../src/account/types";
 import { fingerprint } from "../../src/api/shared";
 import app from "../../src/index";
+import type { Operation } from "../../src/ledger/types";
 import { benchApi } from "./routes";
 
 /**

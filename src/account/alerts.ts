@@ -1,11 +1,11 @@
 import type { Billing } from "../billing/billing";
 import { type BillingRow, BillingSettings } from "../billing/settings";
 import type { Config } from "../env";
+import type { AccountRow, Ledger } from "../ledger/ledger";
+import { type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
+import type { AutoRechargeView } from "../ledger/types";
 import { outReason } from "../telegram/bot";
 import * as texts from "../telegram/texts";
-import type { AutoRechargeView } from "../telegram/types";
-import type { AccountRow, Ledger } from "./ledger";
-import { type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "./rules";
 
 /**
  * The one path for the owner's balance alerts: "out of credits" at once and every hour, the early

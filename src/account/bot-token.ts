@@ -1,9 +1,9 @@
 import type { Api } from "grammy";
 import { encryptSecret, openSealed, tokenKeyring } from "../crypto";
 import type { Config } from "../env";
+import type { Ledger } from "../ledger/ledger";
 import { describeError, log } from "../log";
 import { telegramApi } from "../telegram/api";
-import type { Ledger } from "./ledger";
 
 /**
  * The instance's bot token: opened from its AES-GCM seal when a message is sent, and sealed again with

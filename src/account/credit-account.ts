@@ -9,23 +9,15 @@ import { BillingEffects, isTroubleNotice, RetryLater } from "../billing/notices"
 import { isTemporaryStripeFailure, stripeClient } from "../billing/stripe";
 import { sameDigest } from "../crypto";
 import { type Config, loadConfig } from "../env";
-import { describeError, log } from "../log";
-import { type AccountPort, handleJob } from "../telegram/bot";
-import { sendText } from "../telegram/sender";
-import type { AutoRechargeView, StatsSnapshot } from "../telegram/types";
-import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
-import { Alerts, type BalanceEffects } from "./alerts";
-import { noticeText } from "./billing-notices";
-import { BotToken } from "./bot-token";
-import { Inbox, InboxPool } from "./inbox";
-import { type AccountRow, Ledger } from "./ledger";
-import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "./outbox";
-import { backoffMs, FLUSH_DELAY_MS, internalKey, MAX_JOB_ATTEMPTS } from "./rules";
-import { migrateAccount } from "./schema";
+import { type AccountRow, Ledger } from "../ledger/ledger";
+import { flushOutbox, hasPendingHistory, logFlushFailure, type Projection, writeProjection } from "../ledger/outbox";
+import { backoffMs, FLUSH_DELAY_MS, internalKey, MAX_JOB_ATTEMPTS } from "../ledger/rules";
+import { migrateAccount } from "../ledger/schema";
 import type {
   AccountStatus,
   AdjustInput,
   AdjustResult,
+  AutoRechargeView,
   BalanceView,
   BotCredentials,
   Caller,
@@ -39,7 +31,16 @@ import type {
   ReleaseResult,
   SettleInput,
   SettleResult,
-} from "./types";
+  StatsSnapshot,
+} from "../ledger/types";
+import { describeError, log } from "../log";
+import { type AccountPort, handleJob } from "../telegram/bot";
+import { sendText } from "../telegram/sender";
+import { type Job, routeUpdate, updateIdOf } from "../telegram/updates";
+import { Alerts, type BalanceEffects } from "./alerts";
+import { noticeText } from "./billing-notices";
+import { BotToken } from "./bot-token";
+import { Inbox, InboxPool } from "./inbox";
 
 /** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
 const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;

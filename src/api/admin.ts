@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { BotCredentials, LedgerEntry } from "../account/types";
 import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../crypto";
 import { instances } from "../db/schema";
 import { loadConfig } from "../env";
 import { ApiError } from "../errors";
+import type { BotCredentials, LedgerEntry } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
 import { MENU_COMMANDS } from "../telegram/texts";

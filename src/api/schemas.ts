@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { OPERATIONS } from "../account/types";
+import { OPERATIONS } from "../ledger/types";
 
 /**
  * The admin and usage API contract. These schemas validate requests and generate

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { CreditAccount } from "../account/credit-account";
-import type { Outcome, Refusal } from "../account/types";
 import { sha256Hex, timingSafeEqualStrings } from "../crypto";
 import { ApiError, type ErrorCode } from "../errors";
+import type { Outcome, Refusal } from "../ledger/types";
 
 export type AppEnv = { Bindings: Env; Variables: { keyHash: string } };
 

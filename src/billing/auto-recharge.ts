@@ -1,5 +1,5 @@
 import Stripe from "stripe";
-import { backoffMs, dayOf } from "../account/rules";
+import { backoffMs, dayOf } from "../ledger/rules";
 import { describeError, log } from "../log";
 import { microsToCents } from "../money";
 import { commandAmount } from "../telegram/texts";

@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
-import type { Ledger } from "../account/ledger";
 import type { Config } from "../env";
-import type { AutoRechargeView } from "../telegram/types";
+import type { Ledger } from "../ledger/ledger";
+import type { AutoRechargeView } from "../ledger/types";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
 import { changeSettings, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";

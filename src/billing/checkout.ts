@@ -13,14 +13,12 @@ export async function ensureCustomer(parts: BillingParts): Promise<string> {
   const existing = parts.settings.row().customer_id;
   if (existing) return existing;
   const instanceId = parts.ports.instanceId();
-  const customer = await parts.ports
-    .stripe()
-    .customers.create(
-      { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
-      // Stripe keeps a 5xx answer under its key for 24 h: a key of the hour lets a later hour try afresh,
-      // while a retry within the hour (a timeout) still finds the first request's answer.
-      { idempotencyKey: `${instanceId}:customer:${Math.floor(Date.now() / 3_600_000)}` },
-    );
+  const customer = await parts.ports.stripe().customers.create(
+    { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
+    // Stripe keeps a 5xx answer under its key for 24 h: a key of the hour lets a later hour try afresh,
+    // while a retry within the hour (a timeout) still finds the first request's answer.
+    { idempotencyKey: `${instanceId}:customer:${Math.floor(Date.now() / 3_600_000)}` },
+  );
   return parts.ports.tx(() => parts.settings.customerCreated(customer.id));
 }
 

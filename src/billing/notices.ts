@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import type { Ledger } from "../account/ledger";
 import type { Config } from "../env";
+import type { Ledger } from "../ledger/ledger";
 import type { Recharges } from "./recharges";
 import type { BillingSettings } from "./settings";
 

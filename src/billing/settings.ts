@@ -1,4 +1,4 @@
-import type { AutoRechargeView } from "../telegram/types";
+import type { AutoRechargeView } from "../ledger/types";
 
 /**
  * The auto-recharge settings of one CreditAccount (`billing` table, one row): the Stripe customer, the

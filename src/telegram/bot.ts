@@ -1,13 +1,13 @@
 import type { Api } from "grammy";
-import type { Outcome } from "../account/types";
 import { complete } from "../ai/model";
 import { tokenCostMicros } from "../ai/pricing";
 import { type Config, MAX_ANSWER_TOKENS } from "../env";
+import type { AutoRechargeView, Outcome, StatsSnapshot } from "../ledger/types";
 import { log } from "../log";
 import { detectBalanceQuestion } from "./intent";
 import { type SendResult, sendText, splitMessage } from "./sender";
 import * as texts from "./texts";
-import type { AutoRechargeView, Lang, StatsSnapshot } from "./types";
+import type { Lang } from "./types";
 import type { Job } from "./updates";
 
 /** The model may take this long; the webhook was answered long before (see docs/telegram.md). */

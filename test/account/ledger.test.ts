@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Ledger } from "../../src/account/ledger";
-import { ACCOUNT_MIGRATIONS } from "../../src/account/schema";
 import { loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
+import { ACCOUNT_MIGRATIONS } from "../../src/ledger/schema";
 import { freshId, stub, USD } from "../helpers";
 
 const internal = { kind: "internal" } as const;

@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { copyToHistory } from "../../src/account/outbox";
+import { copyToHistory } from "../../src/ledger/outbox";
 import { provision, stub, USD } from "../helpers";
 
 const internal = { kind: "internal" } as const;

@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
-import { internalKey } from "../../src/account/rules";
+import { internalKey } from "../../src/ledger/rules";
 import { buttonUrl, stripeControl, stripeEvents } from "../billing/fixtures";
 import { stub } from "../helpers";
 import { anonymousAdmin, channelForwardInPrivate, failTelegram, groupText, privateText } from "../telegram/fixtures";

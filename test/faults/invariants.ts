@@ -1,4 +1,4 @@
-import { internalKey } from "../../src/account/rules";
+import { internalKey } from "../../src/ledger/rules";
 import type { StripeEventRecord } from "../billing/fixtures";
 import { faultBudget } from "./budget";
 import {

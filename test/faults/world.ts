@@ -7,9 +7,9 @@ import {
   runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { jobRetryScheduleMs } from "../../src/account/rules";
 import { loadConfig } from "../../src/env";
 import worker from "../../src/index";
+import { jobRetryScheduleMs } from "../../src/ledger/rules";
 import { signPayload } from "../../standins/stripe";
 import { type StripeEventRecord, stripeControl, stripeEvents, stripeGet } from "../billing/fixtures";
 import { ADMIN, botToken, freshId, type Provisioned, stub } from "../helpers";

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import { Ledger } from "../../src/account/ledger";
 import { loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
 import { stub } from "../helpers";
 import { sentMessages } from "../telegram/fixtures";
 

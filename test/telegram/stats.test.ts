@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Ledger } from "../../src/account/ledger";
 import { loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
 import { formatUsd } from "../../src/money";
 import { provision, stub, USD } from "../helpers";
 import { deliver, privateText, waitForMessages } from "./fixtures";

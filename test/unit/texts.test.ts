@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AutoRechargeStatus, AutoRechargeView, StatsSnapshot } from "../../src/ledger/types";
 import { MICROS_PER_USD } from "../../src/money";
 import * as texts from "../../src/telegram/texts";
 import {
@@ -30,7 +31,7 @@ import {
   topUpSucceeded,
   userDailyCapReached,
 } from "../../src/telegram/texts";
-import type { AutoRechargeStatus, AutoRechargeView, Lang, StatsSnapshot } from "../../src/telegram/types";
+import type { Lang } from "../../src/telegram/types";
 
 const usd = (n: number) => Math.round(n * MICROS_PER_USD);
 

@@ -1,5 +1,6 @@
+import type { AutoRechargeView } from "../../ledger/types";
 import { formatUsd } from "../../money";
-import type { AutoRechargeView, Lang } from "../types";
+import type { Lang } from "../types";
 import { cardLabel, DEFAULT_RECHARGE_AT_MICROS, DEFAULT_TOP_UP_MICROS, EXAMPLES, setupCommand } from "./format";
 import { TEXTS } from "./localized";
 import { rechargeState } from "./recharge-state";

@@ -1,4 +1,4 @@
-import type { AutoRechargeStatus, AutoRechargeView } from "../types";
+import type { AutoRechargeStatus, AutoRechargeView } from "../../ledger/types";
 
 /**
  * What auto-recharge is doing, from the owner's point of view. `pending_card` wins over `enabled` because a

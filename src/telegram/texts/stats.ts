@@ -1,6 +1,5 @@
-import type { Operation } from "../../account/types";
+import type { Operation, StatsSnapshot } from "../../ledger/types";
 import { formatUsd, MICROS_PER_USD } from "../../money";
-import type { StatsSnapshot } from "../types";
 import {
   cardLabel,
   changeCommand,

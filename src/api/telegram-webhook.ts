@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../api/shared";
-import { account } from "../api/shared";
 import { sha256Hex } from "../crypto";
 import { errorResponse } from "../errors";
+import type { AppEnv } from "./shared";
+import { account } from "./shared";
 
 /**
  * `POST /telegram/:instanceId`. The secret header is hashed here and compared in constant time

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import type Stripe from "stripe";
-import { type AppEnv, account } from "../api/shared";
+import type { ChargeTrace } from "../billing/credits";
+import { cryptoProvider, stripeClient } from "../billing/stripe";
 import { loadConfig } from "../env";
 import { errorResponse } from "../errors";
 import { describeError, log } from "../log";
-import type { ChargeTrace } from "./credits";
-import { cryptoProvider, stripeClient } from "./stripe";
+import { type AppEnv, account } from "./shared";
 
 /** Stripe's default tolerance: older signatures are replays. Event ids are deduplicated as well. */
 const SIGNATURE_TOLERANCE_S = 300;

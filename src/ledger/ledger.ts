@@ -1,5 +1,4 @@
 import type { Config } from "../env";
-import type { StatsSnapshot } from "../telegram/types";
 import {
   canSpend,
   DAY_MS,
@@ -30,6 +29,7 @@ import type {
   ReleaseResult,
   SettleInput,
   SettleResult,
+  StatsSnapshot,
 } from "./types";
 
 /**
