@@ -170,7 +170,7 @@ export class BenchCreditAccount extends CreditAccount {
         .one();
       // ... and the product's own batch catch-up derives the rollups and end users from them. The seed wrote
       // behind the object's in-memory copy of the account row, so that copy goes.
-      ledger.catchUpRollups();
+      ledger.rollups.catchUpRollups();
       ledger.forgetCachedRows();
       return { lastSeq: last.seq, balanceMicros: last.b };
     });

@@ -83,11 +83,11 @@ export class Alerts {
   async ranOut(now: number): Promise<void> {
     const account = this.ledger.account();
     if (!account || account.out_notified_at !== null) return;
-    this.ports.tx(() => this.ledger.markOwnerNotified(now));
+    this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const sent = await this.ports.notify(
       texts.outOfCreditsNow(this.ledger.view().balanceMicros, outReason(this.billing.view())),
     );
-    if (!sent) this.ports.tx(() => this.ledger.releaseOwnerNotified());
+    if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
   }
 
   /**
@@ -100,7 +100,7 @@ export class Alerts {
       this.ledger.expireHolds(Date.now());
       this.ledger.trackOutOfCredits(Date.now());
       if (!this.ledger.account() || !this.ledger.view().outOfCredits) return null;
-      return this.ledger.claimAlertHour(hour);
+      return this.ledger.row.claimAlertHour(hour);
     });
     if (!claim) return "not_out";
     const account = this.ledger.account();
@@ -121,7 +121,7 @@ export class Alerts {
       }),
     );
     if (sent) return "alerted";
-    this.ports.tx(() => this.ledger.releaseAlertHour(hour, claim.previous));
+    this.ports.tx(() => this.ledger.row.releaseAlertHour(hour, claim.previous));
     return "failed";
   }
 
@@ -149,7 +149,7 @@ export class Alerts {
       const ar = this.billing.view();
       if (!account || account.low_warning !== null || !ar?.enabled) return;
       const { balanceMicros } = this.ledger.view();
-      if (balanceMicros <= ar.rechargeAtMicros) this.ledger.claimLowWarning("recharge_failing", balanceMicros);
+      if (balanceMicros <= ar.rechargeAtMicros) this.ledger.row.claimLowWarning("recharge_failing", balanceMicros);
     });
   }
 
@@ -172,9 +172,9 @@ export class Alerts {
     const runway =
       autoRecharge?.enabled ||
       (warned !== null && balanceMicros <= (account.low_warning_micros ?? 0)) ||
-      balanceMicros >= this.ledger.daySpendAtMost(now)
+      balanceMicros >= this.ledger.rollups.daySpendAtMost(now)
         ? null
-        : runwayHours(balanceMicros, this.ledger.spendOverHours(now, 24), 24);
+        : runwayHours(balanceMicros, this.ledger.rollups.spendOverHours(now, 24), 24);
     const kind = earlyWarning({ outOfCredits, balanceMicros, autoRecharge, runwayHours: runway });
     if (warned !== null) {
       // The episode ends when the cause is gone: the card works again, auto-recharge was turned on,
@@ -185,11 +185,11 @@ export class Alerts {
         (warned === "recharge_failing" ||
           autoRecharge?.enabled === true ||
           balanceMicros > (account.low_warning_micros ?? 0));
-      if (over) this.ledger.endLowWarning();
+      if (over) this.ledger.row.endLowWarning();
       return null;
     }
     if (kind === null) return null;
-    this.ledger.claimLowWarning(kind, balanceMicros);
+    this.ledger.row.claimLowWarning(kind, balanceMicros);
     return { kind, balanceMicros, runway, autoRecharge: this.billing.view() };
   }
 
@@ -202,6 +202,6 @@ export class Alerts {
         ...(ar ? { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros } : {}),
       }),
     );
-    if (!sent) this.ports.tx(() => this.ledger.releaseLowWarning(claim.kind));
+    if (!sent) this.ports.tx(() => this.ledger.row.releaseLowWarning(claim.kind));
   }
 }

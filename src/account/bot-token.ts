@@ -48,7 +48,7 @@ export class BotToken {
     if (keyIndex === 0 || !current) return { token: plaintext, resealed: false, sealed };
     const resealed = await encryptSecret(current, plaintext);
     // Only over the value read above: an await ran since, and a new token may have been stored meanwhile.
-    this.tx(() => this.ledger.resealToken(resealed, sealed));
+    this.tx(() => this.ledger.row.resealToken(resealed, sealed));
     try {
       await this.env.DB.prepare("UPDATE instances SET bot_token_sealed = ? WHERE id = ? AND bot_token_sealed = ?")
         .bind(resealed, account.instance_id, sealed)

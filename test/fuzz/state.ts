@@ -28,7 +28,7 @@ export async function objectTables(id: string, skip: readonly string[] = []): Pr
     const sql = state.storage.sql;
     // The stats rollups follow the ledger in batches (alarm, readers): bring them up to it, so two
     // snapshots compare them at the same point and a rollup without a ledger entry would show.
-    state.storage.transactionSync(() => new Ledger(sql, loadConfig(env)).catchUpRollups());
+    state.storage.transactionSync(() => new Ledger(sql, loadConfig(env)).rollups.catchUpRollups());
     const names = sql
       .exec<{ name: string }>(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",

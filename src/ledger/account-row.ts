@@ -1,0 +1,182 @@
+import type { BotCredentials, ProvisionInput } from "./types";
+
+/**
+ * The account row of one CreditAccount (its only row): balance and holds total, credentials, and where
+ * the owner's notifications stand. Every write to it is a named transition below; the SQL stays in this
+ * file, so no caller hands another a fragment of an UPDATE. (The balance itself moves only with a ledger
+ * entry, by trigger: see `balanceMoved`.)
+ */
+
+export interface AccountRow extends Record<string, SqlStorageValue> {
+  instance_id: string;
+  owner_telegram_id: number;
+  license: string;
+  api_key_hash: string;
+  webhook_secret_hash: string;
+  bot_token_sealed: string;
+  bot_id: number | null;
+  bot_username: string | null;
+  system_prompt: string | null;
+  created_at: number;
+  balance_micros: number;
+  held_micros: number;
+  out_since: number | null;
+  out_notified_at: number | null;
+  last_alert_hour: number | null;
+  low_warning: string | null;
+  low_warning_micros: number | null;
+  registered: number;
+}
+
+const ACCOUNT_COLUMNS =
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered";
+
+/**
+ * The account row as last read, or undefined when it must be read again; shared by every store on the
+ * same storage (the object's own, and one a test builds on the object's storage). The object is the
+ * only writer of its storage and every write to the row goes through this file's transitions or a
+ * ledger insert (`balanceMoved`), so the copy is exact; it saves the hot path a 16-column read on every
+ * debit. A transaction that throws rolls back what it wrote, so the object forgets the copy then (`forget`).
+ */
+const cachedRows = new WeakMap<SqlStorage, { row: AccountRow | null | undefined }>();
+
+export class AccountRowStore {
+  readonly #cached: { row: AccountRow | null | undefined };
+
+  constructor(private readonly sql: SqlStorage) {
+    let cached = cachedRows.get(sql);
+    if (!cached) {
+      cached = { row: undefined };
+      cachedRows.set(sql, cached);
+    }
+    this.#cached = cached;
+  }
+
+  read(): AccountRow | null {
+    if (this.#cached.row === undefined) {
+      this.#cached.row = this.sql.exec<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account`).toArray()[0] ?? null;
+    }
+    return this.#cached.row;
+  }
+
+  /** A transaction rolled back: a row read inside it may hold values that were never committed. */
+  forget(): void {
+    this.#cached.row = undefined;
+  }
+
+  /**
+   * A ledger entry moved the balance (trigger ledger_moves_balance) to `balanceAfter`: the one write that
+   * keeps the cached row instead of dropping it, because it is the hot path's own.
+   */
+  balanceMoved(balanceAfter: number): void {
+    const cached = this.#cached.row;
+    if (cached) this.#cached.row = { ...cached, balance_micros: balanceAfter };
+  }
+
+  /** The row of a new account, at a zero balance (a bonus is a ledger entry after it). */
+  create(input: ProvisionInput, now: number): void {
+    this.#cached.row = undefined;
+    this.sql.exec(
+      `INSERT INTO account (id, instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash,
+         bot_token_sealed, bot_username, bot_id, system_prompt, created_at, balance_micros, held_micros)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+      input.instanceId,
+      input.ownerTelegramId,
+      input.license,
+      input.apiKeyHash,
+      input.webhookSecretHash,
+      input.botTokenSealed,
+      input.botUsername,
+      input.botId,
+      input.systemPrompt,
+      now,
+    );
+  }
+
+  replaceApiKeyHash(apiKeyHash: string): void {
+    this.#update("api_key_hash = ?", apiKeyHash);
+  }
+
+  replaceBotCredentials(input: BotCredentials): void {
+    this.#update(
+      "bot_token_sealed = ?, webhook_secret_hash = ?, bot_id = ?, bot_username = ?",
+      input.botTokenSealed,
+      input.webhookSecretHash,
+      input.botId,
+      input.botUsername,
+    );
+  }
+
+  /** A hold reserved `micros`: `held_micros` stays the sum of open holds. */
+  addHeld(micros: number): void {
+    this.#update("held_micros = held_micros + ?", micros);
+  }
+
+  /** Holds settled, released or expired gave back `micros`. */
+  freeHeld(micros: number): void {
+    this.#update("held_micros = held_micros - ?", micros);
+  }
+
+  /** Credits ran out at `now`: the owner has not been told of this episode yet. */
+  markOut(now: number): void {
+    this.#update("out_since = ?, out_notified_at = NULL", now);
+  }
+
+  /** Credits are back: the episode and its notice are over. */
+  markRestored(): void {
+    this.#update("out_since = NULL, out_notified_at = NULL");
+  }
+
+  markOwnerNotified(now: number): void {
+    this.#update("out_notified_at = ?", now);
+  }
+
+  /** The owner was not told after all that credits ran out: the next trigger (or the hourly alert) tries again. */
+  releaseOwnerNotified(): void {
+    this.#update("out_notified_at = NULL");
+  }
+
+  /** The hourly alert of `hour` is this run's to send: null when an alert of this hour (or later) went out. */
+  claimAlertHour(hour: number): { previous: number | null } | null {
+    const previous = this.read()?.last_alert_hour ?? null;
+    if (previous !== null && previous >= hour) return null;
+    this.#update("last_alert_hour = ?", hour);
+    return { previous };
+  }
+
+  /** Telegram refused the hourly alert: the hour is given back (unless another run took it meanwhile). */
+  releaseAlertHour(hour: number, previous: number | null): void {
+    this.#update("last_alert_hour = ? WHERE last_alert_hour = ?", previous, hour);
+  }
+
+  /** The early warning of this episode, claimed at the balance it is sent at. */
+  claimLowWarning(kind: string, balanceMicros: number): void {
+    this.#update("low_warning = ?, low_warning_micros = ?", kind, balanceMicros);
+  }
+
+  /** The episode is over: the next one is warned again. */
+  endLowWarning(): void {
+    this.#update("low_warning = NULL, low_warning_micros = NULL");
+  }
+
+  /** Telegram refused the warning: given back, unless another kind was claimed since. */
+  releaseLowWarning(kind: string): void {
+    this.#update("low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?", kind);
+  }
+
+  /** The bot token sealed again under the current key, only over the value that was opened. */
+  resealToken(resealed: string, opened: string): void {
+    this.#update("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, opened);
+  }
+
+  /** D1 confirmed the instance's registry row (see outbox.ts). */
+  markRegistered(): void {
+    if (this.read()?.registered !== 1) this.#update("registered = 1");
+  }
+
+  /** `set` is what follows `UPDATE account SET`; only the transitions above write it. */
+  #update(set: string, ...bindings: SqlStorageValue[]): void {
+    this.#cached.row = undefined;
+    this.sql.exec(`UPDATE account SET ${set}`, ...bindings);
+  }
+}
