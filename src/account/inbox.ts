@@ -1,4 +1,7 @@
-import type { Job, Route } from "../telegram/updates";
+import { sameDigest } from "../crypto";
+import type { AccountRow } from "../ledger/ledger";
+import { log } from "../log";
+import { type Job, type Route, routeUpdate, updateIdOf } from "../telegram/updates";
 
 /**
  * The Telegram inbox of one CreditAccount (`telegram_updates`): each `update_id` is recorded once (its
@@ -18,6 +21,40 @@ export interface PendingJob {
 
 export class Inbox {
   constructor(private readonly sql: SqlStorage) {}
+
+  /**
+   * A webhook delivery: verified against the stored secret's hash, parsed, routed and recorded once per
+   * `update_id`. `queued` when there is a new job to run; the caller answers Telegram at once either way.
+   */
+  receive(
+    account: AccountRow,
+    secretHash: string,
+    body: string,
+    now: number,
+  ): { status: 200 | 400 | 401; queued: boolean } {
+    if (!sameDigest(secretHash, account.webhook_secret_hash)) return { status: 401, queued: false };
+    let update: unknown;
+    try {
+      update = JSON.parse(body);
+    } catch {
+      return { status: 400, queued: false };
+    }
+    const updateId = updateIdOf(update);
+    if (updateId === null) {
+      log("warn", "telegram_update_unusable", { instanceId: account.instance_id });
+      return { status: 200, queued: false };
+    }
+    const route = routeUpdate(update, account.owner_telegram_id, account.bot_username);
+    if (!this.record(updateId, route, now)) {
+      log("info", "telegram_update_duplicate", { instanceId: account.instance_id, updateId });
+      return { status: 200, queued: false };
+    }
+    if (route.kind === "ignore") {
+      log("info", "telegram_update_ignored", { instanceId: account.instance_id, updateId, why: route.why });
+      return { status: 200, queued: false };
+    }
+    return { status: 200, queued: true };
+  }
 
   /** Records an update once; false when this `update_id` was seen already. */
   record(updateId: number, route: Route, now: number): boolean {

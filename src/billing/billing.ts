@@ -2,13 +2,16 @@ import type Stripe from "stripe";
 import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
 import type { AutoRechargeView } from "../ledger/types";
+import { describeError, log } from "../log";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
 import { changeSettings, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";
-import { type EventOutcome, handleEvent } from "./events";
-import type { BillingEffects, BillingParts, BillingPorts } from "./notices";
+import { type EventOutcome, handleEvent, markHandled } from "./events";
+import { copyRecharges } from "./history";
+import { type BillingEffects, type BillingParts, type BillingPorts, RetryLater } from "./notices";
 import { type RechargeRow, Recharges } from "./recharges";
 import { type BillingRow, BillingSettings } from "./settings";
+import { isTemporaryStripeFailure } from "./stripe";
 
 /**
  * Billing of one CreditAccount, as its object uses it: automatic recharges (auto-recharge.ts, on the
@@ -73,6 +76,14 @@ export class Billing {
     this.#parts.recharges.markSynced(rows);
   }
 
+  /** Copies recharges changed since the last copy to D1 (where cron and `/invoices` read them). */
+  async copyHistory(db: D1Database): Promise<void> {
+    const changed = this.unsynced(100);
+    if (changed.length === 0) return;
+    await copyRecharges(db, this.#parts.ports.instanceId(), changed);
+    this.markSynced(changed);
+  }
+
   // ---------------------------------------------------------------- the trigger rule (inside the caller's transaction)
 
   startRechargeIfDue(
@@ -100,8 +111,30 @@ export class Billing {
     return reconcile(this.#parts, fx, now);
   }
 
-  handleEvent(fx: BillingEffects, event: Stripe.Event, trace: ChargeTrace | null): Promise<EventOutcome> {
-    return handleEvent(this.#parts, fx, event, trace);
+  /**
+   * A verified Stripe event; each event id has effect once. Only a temporary failure is worth Stripe's
+   * retries (for days): "retry_later". An event naming an object Stripe does not have, or one we refuse,
+   * would fail the same way every time: it is logged, recorded as handled and let go ("ignored").
+   */
+  async receiveEvent(
+    fx: BillingEffects,
+    event: Stripe.Event,
+    trace: ChargeTrace | null,
+  ): Promise<EventOutcome | "retry_later"> {
+    try {
+      return await handleEvent(this.#parts, fx, event, trace);
+    } catch (error) {
+      const permanent = !(isTemporaryStripeFailure(error) || error instanceof RetryLater);
+      log(permanent ? "error" : "warn", permanent ? "stripe_event_unprocessable" : "stripe_event_failed", {
+        instanceId: this.#parts.ports.instanceId(),
+        eventId: event.id,
+        error: describeError(error),
+      });
+      if (!permanent) return "retry_later";
+      // Let go only once recorded: an object reset mid-event throws here, so Stripe is not told "done".
+      markHandled(this.#parts.sql, event.id);
+      return "ignored";
+    }
   }
 
   setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<string> {

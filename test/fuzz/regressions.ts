@@ -28,7 +28,7 @@ export function stripeRegressions(): void {
 
     // Found by "validly signed but malformed events": the body `0` answered 502 "Stripe could not be
     // reached" (a TypeError while routing, blamed on Stripe) and `null` answered 500 (the error log
-    // itself threw). Fixed in src/billing/webhook.ts: the event envelope is checked after the signature.
+    // itself threw). Fixed in src/api/stripe-webhook.ts: the event envelope is checked after the signature.
     it.each([
       "0",
       "null",

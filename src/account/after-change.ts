@@ -1,0 +1,59 @@
+import type { Billing } from "../billing/billing";
+import { BillingEffects, isTroubleNotice } from "../billing/notices";
+import { FLUSH_DELAY_MS } from "../ledger/rules";
+import type { AlarmClock } from "./alarm";
+import type { Alerts, BalanceEffects } from "./alerts";
+import { noticeText } from "./billing-notices";
+
+/**
+ * What follows a change once it committed: the alarm (history copy, recharge steps), the recharge
+ * trigger, and the owner's messages in order. Nothing here is awaited by the request that made the change.
+ */
+export class AfterChange {
+  constructor(
+    private readonly tx: <T>(fn: () => T) => T,
+    private readonly alarm: AlarmClock,
+    private readonly billing: Billing,
+    private readonly alerts: Alerts,
+    private readonly notifyOwner: (text: string) => Promise<boolean>,
+  ) {}
+
+  /** A balance moved: schedule the history copy, and tell the owner when credits just ran out or came back. */
+  balanceChanged(now: number): void {
+    this.balanceEffects(
+      now,
+      this.tx(() => this.alerts.balanceChanged(now)),
+    );
+  }
+
+  /** After the balance change committed: the alarm for the history copy, the recharge, the owner's messages. */
+  balanceEffects(now: number, effects: BalanceEffects): void {
+    this.alarm.arm(now + FLUSH_DELAY_MS);
+    const fx = new BillingEffects();
+    this.billing.triggered(fx, effects.recharge, now);
+    void this.billingDecided(fx);
+    this.alerts.announce(now, effects);
+  }
+
+  /**
+   * What billing decided, after it committed: credits moved (re-check out-of-credits, warnings, the
+   * trigger), the alarm, and the owner's messages in order. A trouble notice that reached the owner
+   * counts as this episode's early warning. Applying the same effects twice is never needed: each call
+   * takes its own collector.
+   */
+  async billingDecided(fx: BillingEffects): Promise<void> {
+    const notices = fx.notices.splice(0);
+    if (fx.balanceChanged) {
+      fx.balanceChanged = false;
+      this.balanceChanged(Date.now());
+    }
+    if (fx.wakeAt !== null) this.alarm.arm(fx.wakeAt);
+    // Any recharge changed and not yet copied to D1 (where cron and /invoices read it) has the alarm armed,
+    // whatever transition changed it.
+    if (this.billing.unsynced(1).length > 0) this.alarm.arm(Date.now() + FLUSH_DELAY_MS);
+    for (const notice of notices) {
+      const sent = await this.notifyOwner(noticeText(notice));
+      if (sent && isTroubleNotice(notice)) this.alerts.troubleNotified();
+    }
+  }
+}

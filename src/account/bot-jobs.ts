@@ -1,0 +1,190 @@
+import type { Billing } from "../billing/billing";
+import { billingCommand } from "../billing/commands";
+import { latestInvoices } from "../billing/history";
+import type { Config } from "../env";
+import type { Ledger } from "../ledger/ledger";
+import { backoffMs, internalKey, MAX_JOB_ATTEMPTS } from "../ledger/rules";
+import type { StatsSnapshot } from "../ledger/types";
+import { describeError, log } from "../log";
+import { type AccountPort, handleJob } from "../telegram/bot";
+import { sendText } from "../telegram/sender";
+import type { Job } from "../telegram/updates";
+import type { AfterChange } from "./after-change";
+import type { Alerts } from "./alerts";
+import type { BotToken } from "./bot-token";
+import { type Inbox, InboxPool } from "./inbox";
+
+/** Jobs run at once: clients' answers (each may wait on the model), and the owner's own lane beside them. */
+const INBOX_SLOTS = { client: 8, owner: 2 };
+/** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
+const ANSWER_HOLD_TTL_MS = 5 * 60_000;
+
+/** What the bot's jobs need of the object: its transaction, its alarm, what follows a change, the stats. */
+export interface JobHost {
+  tx<T>(fn: () => T): T;
+  armAlarm(at: number): void;
+  after: AfterChange;
+  stats(now: number): StatsSnapshot;
+}
+
+interface NotifyOptions {
+  parseMode?: "HTML";
+  button?: { text: string; url: string };
+}
+
+function sendOptions(options: NotifyOptions) {
+  return {
+    ...(options.parseMode ? { parseMode: options.parseMode } : {}),
+    ...(options.button
+      ? { keyboard: { inline_keyboard: [[{ text: options.button.text, url: options.button.url }]] } }
+      : {}),
+  };
+}
+
+/**
+ * Runs the inbox's jobs (answers, owner commands) in a rolling pool and gives each the bot's view of the
+ * account (`AccountPort`): every call one synchronous transaction, charged under the update's own key.
+ * Also the one way to write to the owner.
+ */
+export class BotJobs {
+  readonly #pool: InboxPool;
+  #draining: Promise<void> | null = null;
+
+  constructor(
+    private readonly env: Env,
+    private readonly config: Config,
+    private readonly ledger: Ledger,
+    private readonly inbox: Inbox,
+    private readonly billing: Billing,
+    private readonly alerts: Alerts,
+    private readonly botToken: BotToken,
+    private readonly host: JobHost,
+  ) {
+    this.#pool = new InboxPool(inbox, INBOX_SLOTS);
+  }
+
+  /** Starts draining the inbox, or makes the running drain look for the new job at once. */
+  kick(): void {
+    if (this.#draining) {
+      this.#pool.wake();
+      return;
+    }
+    this.#draining = this.#pool
+      .drain((p) => this.#run(p.updateId, p.job, p.attempts))
+      .catch((error: unknown) => log("error", "inbox_drain_failed", { error: describeError(error) }))
+      .finally(() => {
+        this.#draining = null;
+      });
+  }
+
+  /** Resolves when the running drain (if any) has finished. */
+  async drained(): Promise<void> {
+    await this.#draining;
+  }
+
+  /** A message to the owner's chat; false when Telegram did not take it (the caller may give its claim back). */
+  async notifyOwner(text: string): Promise<boolean> {
+    const account = this.ledger.account();
+    if (!account) return false;
+    try {
+      return (await sendText(await this.botToken.telegram(), account.owner_telegram_id, text)).ok;
+    } catch (error) {
+      log("warn", "owner_notification_failed", { instanceId: account.instance_id, error: describeError(error) });
+      return false;
+    }
+  }
+
+  async #run(updateId: number, job: Job, attempts: number): Promise<void> {
+    const account = this.ledger.account();
+    if (!account) return;
+    this.inbox.attempted(updateId);
+    try {
+      await handleJob(job, {
+        api: await this.botToken.telegram(),
+        config: this.config,
+        aiApiKey: this.env.AI_API_KEY,
+        systemPrompt: account.system_prompt,
+        ownerChatId: account.owner_telegram_id,
+        endUserDailyCapMicros: this.config.endUserDailyCapMicros,
+        account: this.#port(updateId),
+        billing: (ownerJob) =>
+          billingCommand(ownerJob, {
+            billing: this.billing,
+            config: this.config,
+            instanceId: account.instance_id,
+            reply: async (text, options = {}) =>
+              sendText(await this.botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
+            invoices: () => latestInvoices(this.env.DB, account.instance_id),
+            apply: (fx) => void this.host.after.billingDecided(fx),
+          }),
+      });
+      this.inbox.done(updateId);
+    } catch (error) {
+      const giveUp = attempts + 1 >= MAX_JOB_ATTEMPTS;
+      log(giveUp ? "error" : "warn", "telegram_job_failed", {
+        instanceId: account.instance_id,
+        updateId,
+        attempt: attempts + 1,
+        gaveUp: giveUp,
+        error: describeError(error),
+      });
+      if (giveUp) this.inbox.done(updateId);
+      else this.host.armAlarm(Date.now() + backoffMs(attempts));
+    }
+  }
+
+  /** The bot's view of this account for one update; every call is one synchronous transaction. */
+  #port(updateId: number): AccountPort {
+    const key = internalKey("telegram-update", updateId);
+    const { tx } = this.host;
+    return {
+      instanceId: this.ledger.account()?.instance_id ?? "",
+      updateId,
+      holdAnswer: (endUserId) => {
+        const now = Date.now();
+        const result = tx(() =>
+          this.ledger.hold(
+            {
+              idempotencyKey: key,
+              operation: "response",
+              maxCostMicros: this.config.answerWorstCaseMicros,
+              ttlMs: ANSWER_HOLD_TTL_MS,
+              fingerprint: key,
+              endUserId,
+            },
+            now,
+          ),
+        );
+        if (result.ok) this.host.armAlarm(result.expiresAt);
+        return result;
+      },
+      settleAnswer: (holdId, costMicros, answer) => {
+        const now = Date.now();
+        const result = tx(() => {
+          const settled = this.ledger.settle({ holdId, costMicros, fingerprint: key }, now);
+          if (settled.ok) this.inbox.storeAnswer(updateId, answer);
+          return settled;
+        });
+        if (result.ok && !result.replayed) this.host.after.balanceChanged(now);
+        return result;
+      },
+      releaseAnswer: (holdId) => {
+        tx(() => this.ledger.release(holdId, Date.now()));
+      },
+      storedAnswer: () => this.inbox.storedAnswer(updateId),
+      markSent: (parts) => this.inbox.sent(updateId, parts),
+      spentToday: (endUserId) => tx(() => this.ledger.rollups.endUserSpentToday(endUserId, Date.now())),
+      recordUnanswered: () => {
+        const now = Date.now();
+        tx(() => {
+          this.ledger.rollups.countUnanswered(now);
+          this.ledger.trackOutOfCredits(now);
+        });
+        void this.alerts.ranOut(now);
+      },
+      balance: () => this.ledger.view(),
+      autoRecharge: () => this.billing.view(),
+      stats: () => this.host.stats(Date.now()),
+    };
+  }
+}
