@@ -268,7 +268,7 @@ describe("metered answers", () => {
 
 describe("balance phrasings end to end", () => {
   it("40 phrasings in two languages get the balance at no cost; 20 near misses go to the AI", async () => {
-    const { CZECH, ENGLISH, NEAR_MISSES } = await import("../phrasings");
+    const { CZECH, ENGLISH, NEAR_MISSES } = await import("./phrasings");
     const questions = [...ENGLISH.slice(0, 20), ...CZECH.slice(0, 20)];
     expect(questions).toHaveLength(40);
     const inst = await provision({ ownerTelegramId: OWNER });

@@ -7,7 +7,7 @@ import {
   normalize,
 } from "../../src/telegram/intent";
 
-import { CZECH, ENGLISH, NEAR_MISSES } from "../phrasings";
+import { CZECH, ENGLISH, NEAR_MISSES } from "./phrasings";
 
 describe("detectBalanceQuestion", () => {
   it.each(ENGLISH)("English: %j", (text) => {
