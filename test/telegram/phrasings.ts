@@ -40,6 +40,10 @@ export const ENGLISH = [
   "get balance",
   "how much money do I have left on my account?",
   "💰 balance? 💰",
+  // Missed by the old detector (outside review, 2026-12)
+  "What's my AI credit balance?",
+  "How many AI credits do I have left?",
+  "Do I have enough credits?",
 ];
 
 export const CZECH = [
@@ -75,6 +79,9 @@ export const CZECH = [
   "kolik mám kreditů k dispozici",
   "Dobrý den, kolik mi zbývá kreditů?",
   "zůstatku na účtu?",
+  // Missed by the old detector (outside review, 2026-12)
+  "Kolik mám AI kreditů?",
+  "Kolik dolarů mi zbývá?",
 ];
 
 export const NEAR_MISSES = [
