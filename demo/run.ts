@@ -451,7 +451,8 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     check(session.mode === "payment", "the link is a Stripe Checkout session in payment mode (with an invoice)");
     say("Olga opens the link and pays $100.00 with another card (4242 4242 4242 4242) …");
     await completeCheckout(url, "pm_card_visa");
-    await olga.expect([/\$100\.00 of credits added/, /Credits are back/]);
+    // One ✅ for the recovery: the credit, the new balance, and that the bot answers again.
+    await olga.expect([/\$100\.00 of credits added[\s\S]*answering your clients again/]);
     const view = await op.instance();
     check(
       view.balanceMicros === 100 * USD && !view.outOfCredits,

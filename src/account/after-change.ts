@@ -1,5 +1,5 @@
 import type { Billing } from "../billing/billing";
-import { BillingEffects, isTroubleNotice } from "../billing/notices";
+import { BillingEffects, isCreditNotice, isTroubleNotice } from "../billing/notices";
 import { FLUSH_DELAY_MS } from "../ledger/rules";
 import type { AlarmClock } from "./alarm";
 import type { Alerts, BalanceEffects } from "./alerts";
@@ -37,15 +37,26 @@ export class AfterChange {
 
   /**
    * What billing decided, after it committed: credits moved (re-check out-of-credits, warnings, the
-   * trigger), the alarm, and the owner's messages in order. A trouble notice that reached the owner
-   * counts as this episode's early warning. Applying the same effects twice is never needed: each call
-   * takes its own collector.
+   * trigger), the alarm, and the owner's messages in the order things happened: billing's notices first,
+   * then what followed from the balance change. A credit that ends an out-of-credits episode is the one ✅
+   * of the recovery (its message says the bot answers again; no separate "credits are back"). A trouble
+   * notice that reached the owner counts as this episode's early warning. Applying the same effects twice
+   * is never needed: each call takes its own collector.
    */
   async billingDecided(fx: BillingEffects): Promise<void> {
     const notices = fx.notices.splice(0);
+    let followed: { now: number; effects: BalanceEffects } | null = null;
     if (fx.balanceChanged) {
       fx.balanceChanged = false;
-      this.balanceChanged(Date.now());
+      const now = Date.now();
+      let effects = this.tx(() => this.alerts.balanceChanged(now));
+      const credit = effects.transition === "restored" ? notices.find(isCreditNotice) : undefined;
+      if (credit) {
+        credit.restored = true;
+        effects = { ...effects, transition: null };
+      }
+      followed = { now, effects };
+      this.alarm.arm(now + FLUSH_DELAY_MS);
     }
     if (fx.wakeAt !== null) this.alarm.arm(fx.wakeAt);
     // Any recharge changed and not yet copied to D1 (where cron and /invoices read it) has the alarm armed,
@@ -55,5 +66,6 @@ export class AfterChange {
       const sent = await this.notifyOwner(noticeText(notice));
       if (sent && isTroubleNotice(notice)) this.alerts.troubleNotified();
     }
+    if (followed) this.balanceEffects(followed.now, followed.effects);
   }
 }

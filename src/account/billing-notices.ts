@@ -5,9 +5,12 @@ import * as texts from "../telegram/texts";
 export function noticeText(notice: BillingNotice): string {
   switch (notice.kind) {
     case "recharge_succeeded":
-      return texts.rechargeSucceeded(notice.paidMicros, notice.balanceMicros, notice.invoiceUrl);
+      return texts.rechargeSucceeded(notice.paidMicros, notice.balanceMicros, notice.invoiceUrl, {
+        restored: notice.restored === true,
+        short: notice.short,
+      });
     case "top_up_succeeded":
-      return texts.topUpSucceeded(notice.paidMicros, notice.balanceMicros);
+      return texts.topUpSucceeded(notice.paidMicros, notice.balanceMicros, { restored: notice.restored === true });
     case "recharge_declined":
       return texts.rechargeFailed(notice.code, notice.message, {
         topUpMicros: notice.topUpMicros,
@@ -20,7 +23,10 @@ export function noticeText(notice: BillingNotice): string {
     case "daily_limit":
       return texts.dailyLimitReached(notice.maxPerDay);
     case "card_saved": {
-      const saved = texts.cardSaved(notice.topUpMicros, notice.rechargeAtMicros, notice.brand, notice.last4);
+      const saved = texts.cardSaved(notice.topUpMicros, notice.rechargeAtMicros, notice.brand, notice.last4, {
+        now: notice.now,
+        olderLink: notice.olderLink,
+      });
       return notice.newerLinkPending ? `${saved}\n${texts.newerCardLinkWaiting()}` : saved;
     }
     case "card_link_outdated":

@@ -3,6 +3,7 @@ import { backoffMs, dayOf } from "../ledger/rules";
 import { describeError, log } from "../log";
 import { microsToCents } from "../money";
 import { commandAmount } from "../telegram/texts";
+import type { ChargeNow } from "../telegram/texts/billing";
 import { creditInvoice } from "./credits";
 import type { BillingEffects, BillingParts } from "./notices";
 import type { RechargeRow } from "./recharges";
@@ -26,25 +27,34 @@ export const MAX_STEP_ATTEMPTS = 8;
 const STEP_RESUME_MS = 30_000;
 
 /**
- * After any balance decrease, settings change or card save (inside that transaction): start one
- * recharge if auto-recharge is on, the balance is at or below the threshold, none is in flight and
- * the daily limit allows. Serialized by the object, so a burst of debits starts exactly one.
+ * After any balance change, settings change or card save (inside that transaction): start one recharge if
+ * auto-recharge is on, the balance is at or below the threshold, this crossing had no recharge yet, none is
+ * in flight and the daily limit allows. Serialized by the object, so a burst of debits starts exactly one.
+ *
+ * One automatic recharge per crossing: starting one disarms the trigger (`rechargeStarted`), and only a
+ * balance seen above the threshold (or the owner's new card or settings, told what they do at once) arms
+ * it again. A top-up smaller than the gap therefore never chains recharges back to back; the owner is told
+ * instead (`shortOfThreshold`).
  */
 export function startRechargeIfDue(
   parts: BillingParts,
   now: number,
   known?: { row: BillingRow; balanceMicros: number },
 ): "started" | "daily_limit" | null {
-  const { settings, recharges, ledger, config } = parts;
+  const { settings, recharges, ledger } = parts;
   const b = known?.row ?? settings.row();
   if (b.auto_enabled !== 1 || !b.customer_id || !b.payment_method_id) return null;
   if (b.top_up_micros === null || b.recharge_at_micros === null) return null;
-  if (b.status === "failing" || b.status === "needs_confirmation") return null;
-  if ((known?.balanceMicros ?? ledger.view().balanceMicros) > b.recharge_at_micros) return null;
-  if (recharges.autoInFlight()) return null;
-  if (recharges.autoStartedSince(dayOf(now) * 86_400_000) >= config.maxRechargesPerDay) {
-    return settings.dailyLimitReached(dayOf(now)) ? "daily_limit" : null;
+  if ((known?.balanceMicros ?? ledger.view().balanceMicros) > b.recharge_at_micros) {
+    // Written only when it changes: the hot path above the threshold stays read-only.
+    if (b.recharge_armed !== 1) settings.rechargeArmed();
+    return null;
   }
+  if (b.recharge_armed !== 1) return null;
+  if (b.status === "failing" || b.status === "needs_confirmation") return null;
+  if (recharges.autoInFlight()) return null;
+  if (dailyLimitHit(parts, now)) return settings.dailyLimitReached(dayOf(now)) ? "daily_limit" : null;
+  if (!settings.rechargeStarted()) return null;
   settings.dailyLimitOver();
   const id = recharges.startAuto(b.top_up_micros, now);
   log("info", "recharge_started", {
@@ -53,6 +63,48 @@ export function startRechargeIfDue(
     amountMicros: b.top_up_micros,
   });
   return "started";
+}
+
+export function dailyLimitHit(parts: BillingParts, now: number): boolean {
+  return parts.recharges.autoStartedSince(dayOf(now) * 86_400_000) >= parts.config.maxRechargesPerDay;
+}
+
+/**
+ * What saving a card (`newCard`) or new settings would do at once, read in the object's current state:
+ * the same rule the card save and the settings change then follow (startRechargeIfDue, and for a new card
+ * the unpaid invoice: retried while the balance is at or under the threshold and no other recharge is
+ * being charged, voided otherwise). The owner is told this before saving the card and in the confirmation.
+ */
+export function chargeNow(
+  parts: BillingParts,
+  settings: { topUpMicros: number; rechargeAtMicros: number; newCard: boolean },
+  now: number,
+): ChargeNow {
+  const { recharges, ledger } = parts;
+  const balanceMicros = ledger.view().balanceMicros;
+  const under = balanceMicros <= settings.rechargeAtMicros;
+  const base: ChargeNow = {
+    balanceMicros,
+    rechargeAtMicros: settings.rechargeAtMicros,
+    charge: null,
+    held: null,
+    voidsMicros: null,
+  };
+  const unpaid = settings.newCard ? recharges.unpaidAuto() : null;
+  if (unpaid) {
+    if (under && !recharges.autoPending()) {
+      return { ...base, charge: { kind: "unpaid_invoice", amountMicros: unpaid.amount_micros } };
+    }
+    return { ...base, voidsMicros: unpaid.amount_micros, held: under ? "in_flight" : null };
+  }
+  if (!under) return base;
+  if (recharges.autoInFlight()) return { ...base, held: "in_flight" };
+  const status = parts.settings.row().status;
+  if (!settings.newCard && (status === "failing" || status === "needs_confirmation")) {
+    return { ...base, held: "card_trouble" };
+  }
+  if (dailyLimitHit(parts, now)) return { ...base, held: "daily_limit" };
+  return { ...base, charge: { kind: "top_up", amountMicros: settings.topUpMicros } };
 }
 
 /** After the trigger rule ran (and its transaction committed): drive the recharge, or tell the owner. */

@@ -3,6 +3,7 @@ import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
 import type { AutoRechargeView } from "../ledger/types";
 import { describeError, log } from "../log";
+import type { ChargeNow } from "../telegram/texts/billing";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
 import { changeSettings, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";
@@ -137,7 +138,8 @@ export class Billing {
     }
   }
 
-  setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<string> {
+  /** `/setupCredits`: the card link, and what saving the card will do at once (told before saving it). */
+  setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<{ url: string; onSave: ChargeNow }> {
     return setupCheckout(this.#parts, topUpMicros, rechargeAtMicros);
   }
 
@@ -145,8 +147,8 @@ export class Billing {
     return topUpCheckout(this.#parts, amountMicros);
   }
 
-  /** `/changeCreditsTopUp`: false when no card is saved yet. */
-  changeSettings(fx: BillingEffects, topUpMicros: number, rechargeAtMicros: number): boolean {
+  /** `/changeCreditsTopUp`: null when no card is saved yet; else what the new settings did at once. */
+  changeSettings(fx: BillingEffects, topUpMicros: number, rechargeAtMicros: number): ChargeNow | null {
     return changeSettings(this.#parts, fx, topUpMicros, rechargeAtMicros);
   }
 }

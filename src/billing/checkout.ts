@@ -1,5 +1,6 @@
 import { microsToCents } from "../money";
-import { startRechargeIfDue, triggered } from "./auto-recharge";
+import type { ChargeNow } from "../telegram/texts/billing";
+import { chargeNow, dailyLimitHit, startRechargeIfDue, triggered } from "./auto-recharge";
 import type { BillingEffects, BillingParts } from "./notices";
 import { newRechargeId } from "./recharges";
 
@@ -22,12 +23,15 @@ export async function ensureCustomer(parts: BillingParts): Promise<string> {
   return parts.ports.tx(() => parts.settings.customerCreated(customer.id));
 }
 
-/** `/setupCredits`: a Checkout Session in setup mode; the settings take effect when the card is saved. */
+/**
+ * `/setupCredits`: a Checkout Session in setup mode; the settings take effect when the card is saved. Returns
+ * its link and what saving the card will do at once (`onSave`), which the owner is told before saving it.
+ */
 export async function setupCheckout(
   parts: BillingParts,
   topUpMicros: number,
   rechargeAtMicros: number,
-): Promise<string> {
+): Promise<{ url: string; onSave: ChargeNow }> {
   const customer = await ensureCustomer(parts);
   const { config } = parts;
   const session = await parts.ports.stripe().checkout.sessions.create({
@@ -41,27 +45,56 @@ export async function setupCheckout(
       purpose: "setup",
       top_up_micros: String(topUpMicros),
       recharge_at_micros: String(rechargeAtMicros),
+      // Orders card links: one completed late never replaces the card of a newer one (events.ts).
+      requested_at: String(Date.now()),
     },
   });
   parts.ports.tx(() => parts.settings.cardRequested(session.id, topUpMicros, rechargeAtMicros));
-  return session.url ?? "";
+  const onSave = chargeNow(parts, { topUpMicros, rechargeAtMicros, newCard: true }, Date.now());
+  return { url: session.url ?? "", onSave };
 }
 
-/** `/changeCreditsTopUp`: false when no card is saved yet. */
+/**
+ * `/changeCreditsTopUp`: null when no card is saved yet; else what the new settings did at once, for the
+ * reply. The owner's change arms the trigger: at or under the new threshold it starts one recharge now
+ * (one, whatever the gap: the next waits for the balance to have been above the threshold).
+ */
 export function changeSettings(
   parts: BillingParts,
   fx: BillingEffects,
   topUpMicros: number,
   rechargeAtMicros: number,
-): boolean {
+): ChargeNow | null {
   const now = Date.now();
   const changed = parts.ports.tx(() => {
     if (!parts.settings.settingsChanged(topUpMicros, rechargeAtMicros)) return null;
-    return { started: startRechargeIfDue(parts, now) };
+    parts.settings.rechargeArmed();
+    const { recharges, settings } = parts;
+    const balanceMicros = parts.ledger.view().balanceMicros;
+    const started = startRechargeIfDue(parts, now);
+    const status = settings.row().status;
+    const under = balanceMicros <= rechargeAtMicros;
+    const told: ChargeNow = {
+      balanceMicros,
+      rechargeAtMicros,
+      charge: started === "started" ? { kind: "top_up", amountMicros: topUpMicros } : null,
+      held:
+        !under || started === "started"
+          ? null
+          : recharges.autoInFlight()
+            ? "in_flight"
+            : status === "failing" || status === "needs_confirmation"
+              ? "card_trouble"
+              : started === "daily_limit" || dailyLimitHit(parts, now)
+                ? "daily_limit"
+                : null,
+      voidsMicros: null,
+    };
+    return { started, told };
   });
-  if (!changed) return false;
+  if (!changed) return null;
   triggered(parts, fx, changed.started, now);
-  return true;
+  return changed.told;
 }
 
 /** `/topUp`: a Checkout Session in payment mode that creates an invoice; credited once on completion. */

@@ -90,8 +90,8 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         const parsed = parseSettings("setupCredits", job.args, ctx.config);
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const { topUpMicros, rechargeAtMicros } = parsed.value;
-        const url = await ctx.billing.setupCheckout(topUpMicros, rechargeAtMicros);
-        await ctx.reply(texts.checkoutLink("setup", { topUpMicros, rechargeAtMicros }), {
+        const { url, onSave } = await ctx.billing.setupCheckout(topUpMicros, rechargeAtMicros);
+        await ctx.reply(texts.checkoutLink("setup", { topUpMicros, rechargeAtMicros, onSave }), {
           button: { text: texts.checkoutButton("setup"), url },
         });
         return;
@@ -102,7 +102,9 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         const { topUpMicros, rechargeAtMicros } = parsed.value;
         const fx = new BillingEffects();
         const changed = ctx.billing.changeSettings(fx, topUpMicros, rechargeAtMicros);
-        await ctx.reply(changed ? texts.settingsChanged(topUpMicros, rechargeAtMicros) : texts.needCardFirst());
+        await ctx.reply(
+          changed ? texts.settingsChanged(topUpMicros, rechargeAtMicros, changed) : texts.needCardFirst(),
+        );
         ctx.apply(fx);
         return;
       }

@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import { log } from "../log";
-import { centsToMicros, microsToCents } from "../money";
+import { centsToMicros, MICROS_PER_USD, microsToCents } from "../money";
+import type { ShortOfThreshold } from "../telegram/texts/billing";
 import { type BillingEffects, type BillingParts, RetryLater } from "./notices";
 import type { RechargeRow } from "./recharges";
 
@@ -68,7 +69,8 @@ export function creditInvoice(
       balance = credited.balanceAfter;
     }
     if (r.kind === "auto") settings.paymentWentThrough();
-    return { r: paid, paidMicros, balance };
+    // A recharge that leaves the balance at or under the threshold arms no other (one per crossing): say so.
+    return { r: paid, paidMicros, balance, short: r.kind === "auto" ? shortOfThreshold(parts, balance) : null };
   });
   if (!result) return false;
   if ("refused" in result) {
@@ -92,10 +94,34 @@ export function creditInvoice(
           paidMicros: result.paidMicros,
           balanceMicros: result.balance,
           invoiceUrl: result.r.hosted_url,
+          short: result.short,
         }
       : { kind: "top_up_succeeded", paidMicros: result.paidMicros, balanceMicros: result.balance },
   );
   return true;
+}
+
+/**
+ * After an automatic recharge was credited: null when the balance is above the threshold; otherwise the
+ * top-up was smaller than the gap, and the owner is told how to close it: a one-off purchase that takes
+ * the balance above the threshold (whole dollars), or a top-up setting that covers the gap.
+ */
+export function shortOfThreshold(parts: BillingParts, balanceMicros: number): ShortOfThreshold | null {
+  const b = parts.settings.row();
+  if (b.auto_enabled !== 1 || b.top_up_micros === null || b.recharge_at_micros === null) return null;
+  if (balanceMicros > b.recharge_at_micros) return null;
+  const { config } = parts;
+  // Strictly above the threshold: the next whole dollar over the gap.
+  const gap = b.recharge_at_micros - balanceMicros;
+  const needed = (Math.floor(gap / MICROS_PER_USD) + 1) * MICROS_PER_USD;
+  const topUpNeededMicros = Math.min(Math.max(needed, config.minManualTopUpMicros), config.maxTopUpMicros);
+  const bigger = Math.max(needed, config.minTopUpMicros);
+  return {
+    topUpMicros: b.top_up_micros,
+    rechargeAtMicros: b.recharge_at_micros,
+    topUpNeededMicros,
+    biggerTopUpMicros: bigger <= config.maxTopUpMicros ? bigger : null,
+  };
 }
 
 /** Credits a Checkout top-up's invoice, or the invoice the hourly run found paid. */

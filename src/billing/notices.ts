@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
+import type { ChargeNow, ShortOfThreshold } from "../telegram/texts/billing";
 import type { Recharges } from "./recharges";
 import type { BillingSettings } from "./settings";
 
@@ -9,8 +10,17 @@ import type { BillingSettings } from "./settings";
  * owner's language) and sends them, in order, after the change committed.
  */
 export type BillingNotice =
-  | { kind: "recharge_succeeded"; paidMicros: number; balanceMicros: number; invoiceUrl: string | null }
-  | { kind: "top_up_succeeded"; paidMicros: number; balanceMicros: number }
+  | {
+      kind: "recharge_succeeded";
+      paidMicros: number;
+      balanceMicros: number;
+      invoiceUrl: string | null;
+      /** The balance is still at or under the threshold: the owner is told how to close the gap. */
+      short: ShortOfThreshold | null;
+      /** This credit ended an out-of-credits episode: its ✅ is the one that says so. */
+      restored?: boolean;
+    }
+  | { kind: "top_up_succeeded"; paidMicros: number; balanceMicros: number; restored?: boolean }
   | {
       kind: "recharge_declined";
       code: string;
@@ -28,10 +38,21 @@ export type BillingNotice =
       brand: string | null;
       last4: string | null;
       newerLinkPending: boolean;
+      /** What saving the card did at once (a charge, a voided invoice), as the link said it would. */
+      now: ChargeNow;
+      /** The card came from a link older than the newest one; its settings now apply. */
+      olderLink: boolean;
     }
   | { kind: "card_link_outdated"; brand: string | null; last4: string | null }
   | { kind: "card_link_expired" }
   | { kind: "top_up_expired"; amountMicros: number };
+
+/** A credit's ✅: when it ends an out-of-credits episode, it is the one recovery message. */
+export function isCreditNotice(
+  notice: BillingNotice,
+): notice is Extract<BillingNotice, { kind: "recharge_succeeded" | "top_up_succeeded" }> {
+  return notice.kind === "recharge_succeeded" || notice.kind === "top_up_succeeded";
+}
 
 /** Notices that tell the owner an automatic recharge is in trouble (they count as the early warning). */
 export function isTroubleNotice(notice: BillingNotice): boolean {

@@ -5,16 +5,17 @@
  *                                                                           ├→ failed  (hard decline, gave up)
  *                                                                           └→ open    (owner must confirm)
  *           open | failed ──(new card)──→ pending/pay;  open | failed ──(Stripe says paid)──→ paid
+ *           open | failed ──(new card, balance above the threshold: voided at Stripe)──→ void
  *   manual: open/checkout ──→ paid | expired
  *
  * Every change is a named transition guarded on the state it expects: an `UPDATE … WHERE id = ? AND
  * status IN (…) [AND step = ? AND attempts = ?] RETURNING *`. A transition that finds another state
  * (a late answer of Stripe after a webhook settled the recharge, a second driver of the same step)
- * changes nothing and returns null, and its caller tells nobody. `paid` and `expired` are final.
+ * changes nothing and returns null, and its caller tells nobody. `paid`, `expired` and `void` are final.
  * Nothing outside this file writes the table.
  */
 
-export type RechargeStatus = "pending" | "open" | "paid" | "failed" | "expired";
+export type RechargeStatus = "pending" | "open" | "paid" | "failed" | "expired" | "void";
 export type RechargeStep = "invoice" | "item" | "finalize" | "pay" | "checkout" | "done";
 
 export interface RechargeRow extends Record<string, SqlStorageValue> {
@@ -327,6 +328,14 @@ export class Recharges {
         next_attempt_at: now,
       },
     );
+  }
+
+  /**
+   * A new card was saved while the balance is above the threshold (or another recharge is on its way): the
+   * unpaid invoice was voided at Stripe, so it can never be paid; the recharge ends. Final, like `paid`.
+   */
+  voided(id: string): RechargeRow | null {
+    return this.#move(id, { status: ["open", "failed"] }, { status: "void", step: "done" });
   }
 
   /** `checkout.session.expired`: the top-up was never paid; nothing stays open for ever. */

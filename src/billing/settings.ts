@@ -17,6 +17,10 @@ export interface BillingRow extends Record<string, SqlStorageValue> {
   status: "active" | "failing" | "needs_confirmation" | "daily_limit";
   pending_session_id: string | null;
   daily_limit_notified_day: number | null;
+  /** 1 when the next drop to the threshold may start an automatic recharge (one per crossing). */
+  recharge_armed: number;
+  /** When the link of the saved card was asked for (ms): an older link never replaces its card. */
+  card_requested_at: number | null;
 }
 
 export interface SavedCard {
@@ -26,6 +30,8 @@ export interface SavedCard {
   last4: string | null;
   topUpMicros: number;
   rechargeAtMicros: number;
+  /** When its link was asked for (ms); for a link made before this was recorded: now. */
+  requestedAt?: number;
 }
 
 export class BillingSettings {
@@ -42,7 +48,8 @@ export class BillingSettings {
     this.#row ??= this.sql
       .exec<BillingRow>(
         `SELECT customer_id, payment_method_id, card_brand, card_last4, top_up_micros, recharge_at_micros, auto_enabled,
-                status, pending_session_id, daily_limit_notified_day FROM billing`,
+                status, pending_session_id, daily_limit_notified_day, recharge_armed, card_requested_at
+         FROM billing`,
       )
       .one();
     return this.#row;
@@ -81,22 +88,32 @@ export class BillingSettings {
   }
 
   /**
-   * A card link was completed: the card and the settings it was made with apply. The pending link is
-   * cleared only if it is still this one (compare-and-set): a `/setupCredits` sent meanwhile stays pending.
-   * Returns whether a newer link is still waiting.
+   * A card link was completed: the card and the settings it was made with apply, and the next drop to the
+   * threshold may recharge (the owner was told what saving the card does at once). Guarded on the saved
+   * card's link: a link older than that one changes nothing (null). The pending link is cleared only if it
+   * is still this one (compare-and-set): a `/setupCredits` sent meanwhile stays pending. Returns whether a
+   * newer link is still waiting.
    */
-  cardSaved(card: SavedCard): { newerPending: boolean } {
-    this.#set(
-      `payment_method_id = ?, card_brand = ?, card_last4 = ?, top_up_micros = ?, recharge_at_micros = ?,
-       auto_enabled = 1, status = 'active',
-       pending_session_id = CASE WHEN pending_session_id = ? THEN NULL ELSE pending_session_id END`,
-      card.paymentMethodId,
-      card.brand,
-      card.last4,
-      card.topUpMicros,
-      card.rechargeAtMicros,
-      card.sessionId,
-    );
+  cardSaved(card: SavedCard): { newerPending: boolean } | null {
+    this.#row = undefined;
+    const requestedAt = card.requestedAt ?? Date.now();
+    const saved = this.sql
+      .exec(
+        `UPDATE billing SET payment_method_id = ?, card_brand = ?, card_last4 = ?, top_up_micros = ?,
+           recharge_at_micros = ?, auto_enabled = 1, status = 'active', recharge_armed = 1, card_requested_at = ?,
+           pending_session_id = CASE WHEN pending_session_id = ? THEN NULL ELSE pending_session_id END
+         WHERE card_requested_at IS NULL OR card_requested_at <= ? RETURNING 1`,
+        card.paymentMethodId,
+        card.brand,
+        card.last4,
+        card.topUpMicros,
+        card.rechargeAtMicros,
+        requestedAt,
+        card.sessionId,
+        requestedAt,
+      )
+      .toArray().length;
+    if (!saved) return null;
     return { newerPending: this.row().pending_session_id !== null };
   }
 
@@ -120,6 +137,43 @@ export class BillingSettings {
     if (!b.payment_method_id || b.auto_enabled !== 1) return false;
     this.#set("top_up_micros = ?, recharge_at_micros = ?", topUpMicros, rechargeAtMicros);
     return true;
+  }
+
+  /**
+   * The next drop to the threshold may start an automatic recharge: the balance has been above the
+   * threshold, or the owner changed the settings and was told what they do at once.
+   */
+  rechargeArmed(): void {
+    if (this.row().recharge_armed === 1) return;
+    this.#row = undefined;
+    this.sql.exec("UPDATE billing SET recharge_armed = 1 WHERE recharge_armed = 0");
+  }
+
+  /** An automatic recharge starts, the one of this crossing (compare-and-set); false when it had one. */
+  rechargeStarted(): boolean {
+    this.#row = undefined;
+    return (
+      this.sql.exec("UPDATE billing SET recharge_armed = 0 WHERE recharge_armed = 1 RETURNING 1").toArray().length > 0
+    );
+  }
+
+  /** Where Stripe emails the invoices, as this account knows it (not in the cached row: read when needed). */
+  invoiceEmail(): string | null {
+    return this.sql.exec<{ invoice_email: string | null }>("SELECT invoice_email FROM billing").one().invoice_email;
+  }
+
+  /** The owner's choice (`ownerEmail` at provisioning, `/invoiceEmail`): it replaces any earlier one. */
+  invoiceEmailSet(email: string): void {
+    this.#set("invoice_email = ?", email);
+  }
+
+  /** The email Checkout collected: kept only when none was set (Stripe does the same on the customer). */
+  invoiceEmailCollected(email: string): boolean {
+    this.#row = undefined;
+    return (
+      this.sql.exec("UPDATE billing SET invoice_email = ? WHERE invoice_email IS NULL RETURNING 1", email).toArray()
+        .length > 0
+    );
   }
 
   failing(): void {

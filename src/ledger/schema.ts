@@ -244,6 +244,12 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
    -- Whether D1 confirmed the instance's registry row (cron finds instances there). The alarm upserts it
    -- until then; existing objects confirm theirs once, so a row lost at provisioning is made again.
    ALTER TABLE account ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;`,
+  // Auto-recharge does what the owner was told (docs/billing.md). At most one automatic recharge per crossing
+  // of the threshold: 'recharge_armed' is 0 from the start of an automatic recharge until the balance has been
+  // above the threshold again (or the owner saved a card or changed the settings). 'card_requested_at' is when
+  // the link of the saved card was asked for: a link completed late saves its card only if it is newer.
+  `ALTER TABLE billing ADD COLUMN recharge_armed INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE billing ADD COLUMN card_requested_at INTEGER;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -1,18 +1,98 @@
 /** Stripe: checkout links, card and recharge outcomes, top-ups, invoices. */
 import { formatUsd } from "../../money";
-import { cardLabel, commandAmount, EXAMPLES, escapeHtml, isoDate, setupCommand, statusLabel } from "./format";
+import {
+  cardLabel,
+  changeCommand,
+  commandAmount,
+  EXAMPLES,
+  escapeHtml,
+  isoDate,
+  setupCommand,
+  statusLabel,
+  topUpCommand,
+} from "./format";
 
-/** The line above a Checkout link button. */
-export function checkoutLink(kind: "setup", amounts: { topUpMicros: number; rechargeAtMicros: number }): string;
+/**
+ * What saving a card or new settings does at once (billing decides it, these texts word it): the owner
+ * is told before saving the card and again in the confirmation.
+ */
+export interface ChargeNow {
+  balanceMicros: number;
+  rechargeAtMicros: number;
+  /** Charged at once: a new recharge of the top-up, or the unpaid invoice paid with the new card. */
+  charge: { kind: "top_up" | "unpaid_invoice"; amountMicros: number } | null;
+  /** At or under the threshold, yet nothing is charged now: why. */
+  held: "in_flight" | "daily_limit" | "card_trouble" | null;
+  /** The unpaid invoice a new card voids instead of paying (the balance is above the threshold). */
+  voidsMicros: number | null;
+}
+
+/** "Your balance $50.00 is at or under $100.00" */
+function underThreshold(now: ChargeNow): string {
+  return `Your balance ${formatUsd(now.balanceMicros)} is at or under ${formatUsd(now.rechargeAtMicros)}`;
+}
+
+const HELD: Record<NonNullable<ChargeNow["held"]>, string> = {
+  in_flight: "a recharge is already on its way, so nothing more is charged now.",
+  daily_limit: "today's limit of automatic recharges is reached, so nothing is charged until tomorrow (UTC).",
+  card_trouble: "the last charge of the card failed, so nothing is charged now.",
+};
+
+/** Before the card is saved: what saving it will do at once. */
+function onSaveLine(now: ChargeNow | undefined): string {
+  if (!now) return "Nothing is charged now.";
+  const voids = now.voidsMicros !== null ? `the unpaid ${formatUsd(now.voidsMicros)} invoice` : null;
+  if (now.charge?.kind === "unpaid_invoice") {
+    return `${underThreshold(now)}: saving the card charges ${formatUsd(now.charge.amountMicros)} now (the unpaid auto-recharge invoice).`;
+  }
+  if (now.charge) return `${underThreshold(now)}: saving the card charges ${formatUsd(now.charge.amountMicros)} now.`;
+  if (now.held)
+    return `${underThreshold(now)}, but ${HELD[now.held]}${voids ? ` Saving the card cancels ${voids}.` : ""}`;
+  if (voids) {
+    return (
+      `Nothing is charged now: your balance ${formatUsd(now.balanceMicros)} is above ${formatUsd(now.rechargeAtMicros)}, ` +
+      `so saving the card cancels ${voids} instead of paying it.`
+    );
+  }
+  return "Nothing is charged now.";
+}
+
+/** After the card is saved or the settings changed: what happened at once. */
+function nowLine(now: ChargeNow | undefined): string | null {
+  if (!now) return null;
+  const lines: string[] = [];
+  if (now.charge?.kind === "unpaid_invoice") {
+    lines.push(
+      `${underThreshold(now)}, so the unpaid ${formatUsd(now.charge.amountMicros)} invoice is charged to this card now.`,
+    );
+  } else if (now.charge) {
+    lines.push(`${underThreshold(now)}, so the card is charged ${formatUsd(now.charge.amountMicros)} now.`);
+  } else if (now.held) {
+    lines.push(`${underThreshold(now)}, but ${HELD[now.held]}`);
+  }
+  if (now.voidsMicros !== null) {
+    lines.push(
+      `The unpaid ${formatUsd(now.voidsMicros)} invoice was cancelled at Stripe: your balance ` +
+        `${formatUsd(now.balanceMicros)} is above ${formatUsd(now.rechargeAtMicros)}, so it is not charged.`,
+    );
+  }
+  return lines.length > 0 ? lines.join("\n") : null;
+}
+
+/** The line above a Checkout link button; for a card, what saving it does at once (`onSave`). */
+export function checkoutLink(
+  kind: "setup",
+  amounts: { topUpMicros: number; rechargeAtMicros: number; onSave?: ChargeNow },
+): string;
 export function checkoutLink(kind: "topup", amounts: { amountMicros: number }): string;
 export function checkoutLink(
   kind: "setup" | "topup",
-  amounts: { topUpMicros: number; rechargeAtMicros: number } | { amountMicros: number },
+  amounts: { topUpMicros: number; rechargeAtMicros: number; onSave?: ChargeNow } | { amountMicros: number },
 ): string {
   if (kind === "setup" && "topUpMicros" in amounts) {
     return (
       `To turn on auto-recharge (adds ${formatUsd(amounts.topUpMicros)} when the balance drops to ` +
-      `${formatUsd(amounts.rechargeAtMicros)}), save your card on Stripe's secure page. Nothing is charged now.`
+      `${formatUsd(amounts.rechargeAtMicros)}), save your card on Stripe's secure page. ${onSaveLine(amounts.onSave)}`
     );
   }
   if ("amountMicros" in amounts) {
@@ -26,25 +106,74 @@ export function checkoutButton(kind: "setup" | "topup", amountMicros?: number): 
   return kind === "setup" ? "Save card" : amountMicros !== undefined ? `Pay ${formatUsd(amountMicros)}` : "Pay";
 }
 
-export function cardSaved(topUpMicros: number, rechargeAtMicros: number, brand: string | null, last4: string | null) {
+/**
+ * The card is saved, with the settings of its link (`olderLink`: a link older than the newest one, whose
+ * settings are the ones that now apply), and what that did at once (`now`).
+ */
+export function cardSaved(
+  topUpMicros: number,
+  rechargeAtMicros: number,
+  brand: string | null,
+  last4: string | null,
+  extra: { now?: ChargeNow; olderLink?: boolean } = {},
+) {
   const card = cardLabel(brand, last4);
-  return (
-    `✅ Card${card ? ` ${card}` : ""} saved. Auto-recharge is on: when the balance drops to ` +
-    `${formatUsd(rechargeAtMicros)}, the card is charged ${formatUsd(topUpMicros)} and ${formatUsd(topUpMicros)} of credits are added.`
-  );
+  const from = extra.olderLink ? " from an older card link, with that link's settings" : "";
+  const saved =
+    `✅ Card${card ? ` ${card}` : ""} saved${from}. Auto-recharge is on: when the balance drops to ` +
+    `${formatUsd(rechargeAtMicros)}, the card is charged ${formatUsd(topUpMicros)} and ${formatUsd(topUpMicros)} of credits are added.`;
+  const now = nowLine(extra.now);
+  return now ? `${saved}\n${now}` : saved;
 }
 
-export function settingsChanged(topUpMicros: number, rechargeAtMicros: number): string {
-  return `✅ Auto-recharge updated: adds ${formatUsd(topUpMicros)} when the balance drops to ${formatUsd(rechargeAtMicros)}.`;
+export function settingsChanged(topUpMicros: number, rechargeAtMicros: number, now?: ChargeNow): string {
+  const changed = `✅ Auto-recharge updated: adds ${formatUsd(topUpMicros)} when the balance drops to ${formatUsd(rechargeAtMicros)}.`;
+  const line = nowLine(now);
+  return line ? `${changed}\n${line}` : changed;
 }
 
 export function needCardFirst(): string {
   return `There is no saved card yet, so there is nothing to change. Turn on auto-recharge first: ${EXAMPLES.setupCredits}`;
 }
 
-export function rechargeSucceeded(amountMicros: number, balanceMicros: number, invoiceUrl: string | null): string {
+/** A recharge that left the balance at or under the threshold: no other starts until it has been above. */
+export interface ShortOfThreshold {
+  topUpMicros: number;
+  rechargeAtMicros: number;
+  /** A one-off purchase that takes the balance above the threshold. */
+  topUpNeededMicros: number;
+  /** A top-up setting that would have covered the gap (null above the largest allowed). */
+  biggerTopUpMicros: number | null;
+}
+
+const BACK_ONLINE = "Your bot is answering your clients again.";
+
+/**
+ * One ✅ per credit: the amount, the new balance, the invoice; when it ended an out-of-credits episode
+ * (`restored`) it says the bot answers again; when it fell short of the threshold, what to do.
+ */
+export function rechargeSucceeded(
+  amountMicros: number,
+  balanceMicros: number,
+  invoiceUrl: string | null,
+  extra: { restored?: boolean; short?: ShortOfThreshold | null } = {},
+): string {
   const lines = [`✅ Auto-recharge added ${formatUsd(amountMicros)}. Balance: ${formatUsd(balanceMicros)}.`];
+  if (extra.restored) lines.push(BACK_ONLINE);
   if (invoiceUrl) lines.push(`Invoice: ${invoiceUrl}`);
+  const short = extra.short;
+  if (short) {
+    const threshold = formatUsd(short.rechargeAtMicros);
+    lines.push(
+      `⚠️ The top-up (${formatUsd(short.topUpMicros)}) is smaller than the gap: the balance is still at or under ` +
+        `${threshold}, so auto-recharge charges again only after the balance has been above ${threshold}.`,
+    );
+    const bigger =
+      short.biggerTopUpMicros !== null
+        ? `, or set a top-up that covers it (charged once now): ${changeCommand(short.biggerTopUpMicros, short.rechargeAtMicros)}`
+        : "";
+    lines.push(`To fix it, buy the difference once: ${topUpCommand(short.topUpNeededMicros)}${bigger}`);
+  }
   return lines.join("\n");
 }
 
@@ -96,8 +225,13 @@ export function dailyLimitReached(maxPerDay: number): string {
   );
 }
 
-export function topUpSucceeded(amountMicros: number, balanceMicros: number): string {
-  return `✅ ${formatUsd(amountMicros)} of credits added. Balance: ${formatUsd(balanceMicros)}.`;
+export function topUpSucceeded(
+  amountMicros: number,
+  balanceMicros: number,
+  extra: { restored?: boolean } = {},
+): string {
+  const added = `✅ ${formatUsd(amountMicros)} of credits added. Balance: ${formatUsd(balanceMicros)}.`;
+  return extra.restored ? `${added}\n${BACK_ONLINE}` : added;
 }
 
 export interface InvoiceRow {
