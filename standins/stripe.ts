@@ -13,6 +13,13 @@
  *   neither has an `invoice` field. Trace a charge with
  *   `GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=pi_…` → `invoice` (an id).
  * - Paying a paid invoice answers 400 `invalid_request_error` "Invoice is already paid" (no `code`).
+ * - An invoice's `customer_email`, `customer_name` and `customer_address` follow the customer until it is finalized
+ *   and keep those values afterwards: the email an invoice goes to is the customer's at finalization.
+ * - Checkout validates `billing_address_collection`, `tax_id_collection` and `customer_update` as Stripe does
+ *   (`customer_update` only with `customer`; tax IDs for an existing customer need `customer_update[name]=auto`,
+ *   and `customer_update[address]=auto` unless the customer has an address). Customer emails are validated.
+ * - `POST /v1/billing_portal/sessions {customer, return_url?}` → a `billing_portal.session` (default configuration)
+ *   whose `url` opens `GET /portal/:id`: the customer's email, name, address, tax IDs, card and invoices.
  * - Idempotency (docs.stripe.com/api/idempotent_requests): the first result of a key is saved once execution
  *   began, 4xx included, and replayed with `Idempotent-Replayed: true`; a parameter that fails validation saves
  *   nothing; the same key with other parameters is an `idempotency_error`; a key in flight answers 409.
@@ -22,7 +29,11 @@
  * - `GET  /__control/customers/:id/summary` → invoices, payments, totalChargedCents, refundedCents, default card
  * - `POST /__control/webhook-endpoint {url, customer?}`; `POST /__control/auto-deliver {customer, enabled}`;
  *   `POST /__control/deliver {eventId, times?, signature?: "valid" | "forged" | "old"}` → `{ statuses }`
- * - `POST /__control/checkout/:id/complete {paymentMethod?}` → the session (what the customer does on the page)
+ * - `POST /__control/checkout/:id/complete {paymentMethod?, email?, name?, address?, taxId?: {type, value}}` → the
+ *   session (what the customer does on the page). Checkout collects `customer_details`; a customer without an email
+ *   gets the one entered (default `buyer@example.com`), one with an email keeps it (prefilled, not editable);
+ *   `customer_update[address|name]=auto` writes the billing address and name back; a tax ID joins the customer's.
+ *   The page `GET /pay/:id?card=…&email=…&name=…` does the same.
  * - `POST /__control/checkout/:id/expire-now {}` → the session, `status: "expired"`, and a
  *   `checkout.session.expired` event: as if its `expires_at` (24 h by default) had passed. A session that is
  *   not open answers Stripe's 400. (A session whose `expires_at` passes on the stand-in's clock also expires

@@ -4,6 +4,9 @@
  * Behaves like https://api.telegram.org where the product depends on it: the `{ok, result}` envelope, token checks,
  * webhook registration with `secret_token`, `sendMessage` with Telegram's text-length and HTML/MarkdownV2 parsing
  * rules, and `setMyCommands` name rules. Tests and the demo inspect and steer it through `/__control/*`.
+ * A bot cannot write first to a user who never started it: `POST /__control/chat {token, chat_id, started: false}`
+ * makes `sendMessage` to that user answer 403 "Forbidden: bot can't initiate conversation with a user" until
+ * `started: true`, or until an update from the user is delivered with `/__control/deliver`.
  *
  * All state is partitioned by bot token because many test files run in parallel against one process: a test that
  * uses its own bot token never sees another test's messages, webhooks or injected failures.
@@ -86,6 +89,11 @@ interface BotState {
   lastMessageId: Map<string, number>;
   messages: Map<string, StoredMessage>;
   failures: FailureRule[];
+  /**
+   * Private chats whose user has not started the bot (never pressed Start or wrote to it): Telegram refuses to
+   * send there. Users are taken to have started the bot unless a test says otherwise (`POST /__control/chat`).
+   */
+  notStarted: Set<string>;
 }
 
 interface MethodContext {
@@ -926,8 +934,12 @@ method("getUpdates", ({ bot }) => {
   return { result: [] };
 });
 
+/** Telegram's answer to a bot writing first to a user who never started it. */
+const CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user";
+
 method("sendMessage", (ctx) => {
   const chatId = parseChatId(ctx.params.chat_id);
+  if (ctx.bot.notStarted.has(String(chatId))) throw new ApiError(403, CANT_INITIATE);
   const formatted = formatText(ctx.params.text, ctx.params.parse_mode);
   const markup = validateReplyMarkup(ctx.params.reply_markup);
   const key = String(chatId);
@@ -1106,6 +1118,7 @@ function newBotState(): BotState {
     lastMessageId: new Map(),
     messages: new Map(),
     failures: [],
+    notStarted: new Set(),
   };
 }
 
@@ -1265,6 +1278,18 @@ export function createTelegramStandin(options: TelegramStandinOptions = {}): Tel
           });
           return json({ ok: true });
         }
+        case "chat": {
+          // `started: false`: the user has not started the bot, so Telegram refuses to write first (403).
+          // `started: true`: the user pressed Start (or wrote to the bot); delivering an update from them does too.
+          const token = requireToken(body.token);
+          const chatId = Number(body.chat_id);
+          if (!Number.isSafeInteger(chatId) || chatId <= 0) throw new ControlError("chat_id must be a user id");
+          if (typeof body.started !== "boolean") throw new ControlError("started must be a boolean");
+          const state = botState(token);
+          if (body.started) state.notStarted.delete(String(chatId));
+          else state.notStarted.add(String(chatId));
+          return json({ ok: true, chat_id: chatId, started: body.started });
+        }
         case "reset": {
           bots.delete(requireToken(body.token));
           return json({ ok: true });
@@ -1279,6 +1304,9 @@ export function createTelegramStandin(options: TelegramStandinOptions = {}): Tel
           const token = requireToken(body.token);
           const hook = bots.get(token)?.webhook;
           if (!hook) throw new ControlError("no webhook is set for this token", 409);
+          // A user who writes to the bot has started it: from now on the bot may write to them.
+          const from = isRecord(body.update) && isRecord(body.update.message) ? body.update.message.from : null;
+          if (isRecord(from) && typeof from.id === "number") bots.get(token)?.notStarted.delete(String(from.id));
           const response = await deliverUpdate(hook.url, hook.secret_token ?? "", body.update);
           return json({ status: response.status, body: await response.text() });
         }

@@ -17,10 +17,10 @@ import {
   strings,
   sub,
 } from "./core";
-import { getCustomer } from "./customers";
+import { emailParam, getCustomer } from "./customers";
 import { emit } from "./events";
 import { addItem, createInvoice, finalize, settleInvoice } from "./invoices";
-import type { Ctx, LineItem, Route, Session, SetupIntent, State } from "./model";
+import type { Ctx, Customer, LineItem, Route, Session, SetupIntent, State } from "./model";
 import { chargeCard } from "./payments";
 
 export function sessionTotal(s: Session): number | null {
@@ -59,7 +59,69 @@ export function renderSession(s: Session): Json {
           }
         : null,
     expires_at: s.expiresAt,
+    billing_address_collection: s.billingAddressCollection,
+    tax_id_collection: s.taxIdCollection,
+    customer_email: s.customerEmail,
+    customer_details: s.customerDetails,
   };
+}
+
+/** What the customer enters on the Checkout page (the stand-in's pay page and `complete` control pass it). */
+export interface CheckoutEntry {
+  paymentMethod: string;
+  email?: string | null;
+  /** The billing name, or a business's legal name when it enters a tax ID. */
+  name?: string | null;
+  address?: Json | null;
+  taxId?: { type: string; value: string } | null;
+}
+
+/** A billing address a test card's owner would enter (Stripe's test values). */
+const TEST_ADDRESS = {
+  city: "San Francisco",
+  country: "US",
+  line1: "510 Townsend St",
+  line2: null,
+  postal_code: "94103",
+  state: "CA",
+};
+
+/**
+ * What Checkout collected, and what it writes back onto the customer: the email when the customer had none
+ * ("If the Customer does not have a valid email, Checkout will set the email entered during the session on the
+ * Customer"; one it has is prefilled and not editable), the billing address and name with `customer_update`
+ * `auto`, and a business's tax ID (tax ID collection).
+ */
+function collect(st: State, session: Session, entry: CheckoutEntry): void {
+  const customer = session.customer ? st.customers.get(session.customer) : undefined;
+  const email = customer?.email ?? session.customerEmail ?? entry.email ?? "buyer@example.com";
+  // `auto` (the default) asks a card payer for the country and postal code only; `required` for the full address.
+  const full = entry.address ?? TEST_ADDRESS;
+  const address =
+    session.billingAddressCollection === "required"
+      ? full
+      : {
+          ...Object.fromEntries(Object.keys(TEST_ADDRESS).map((k) => [k, null])),
+          country: full.country ?? "US",
+          postal_code: full.postal_code ?? null,
+        };
+  const taxId = session.taxIdCollection.enabled ? (entry.taxId ?? null) : null;
+  const name = entry.name ?? customer?.name ?? null;
+  session.customerDetails = {
+    address,
+    business_name: taxId ? name : null,
+    email,
+    individual_name: null,
+    name,
+    phone: null,
+    tax_exempt: "none",
+    tax_ids: taxId ? [{ type: taxId.type, value: taxId.value }] : [],
+  };
+  if (!customer) return;
+  if (!customer.email) customer.email = email;
+  if (session.customerUpdate.address === "auto") customer.address = address;
+  if (session.customerUpdate.name === "auto" && entry.name) customer.name = entry.name;
+  if (taxId) customer.taxIds.push({ type: taxId.type, value: taxId.value });
 }
 
 export function getSession(st: State, id: string): Session {
@@ -68,10 +130,10 @@ export function getSession(st: State, id: string): Session {
   return session;
 }
 
-export function completeSession(ctx: Ctx, session: Session, paymentMethod: string): void {
+export function completeSession(ctx: Ctx, session: Session, entry: CheckoutEntry): void {
   expireIfDue(ctx, session);
   if (session.status !== "open") throw invalid(`This Checkout Session is ${session.status}.`, "session");
-  const pm = materialize(ctx.st, paymentMethod, session.customer, ctx.now, "paymentMethod");
+  const pm = materialize(ctx.st, entry.paymentMethod, session.customer, ctx.now, "paymentMethod");
   const customerId = session.customer ?? "";
   if (session.mode === "setup") {
     const si: SetupIntent = {
@@ -82,6 +144,7 @@ export function completeSession(ctx: Ctx, session: Session, paymentMethod: strin
       metadata: session.setupIntentMetadata,
     };
     ctx.st.setupIntents.set(si.id, si);
+    collect(ctx.st, session, entry);
     session.setupIntent = si.id;
     session.status = "complete";
     emit(ctx, customerId, "checkout.session.completed", renderSession(session));
@@ -94,6 +157,8 @@ export function completeSession(ctx: Ctx, session: Session, paymentMethod: strin
   // the session open for another try (and no invoice), like Checkout's page does.
   const declined = cardError(pm, true, null);
   if (declined) throw declined;
+  // The invoice is made after the customer's details were written back, so it carries them.
+  collect(ctx.st, session, entry);
   const charge = chargeCard(ctx, {
     customer,
     pm,
@@ -153,6 +218,70 @@ export function expireIfDue(ctx: Ctx, session: Session): void {
   if (session.status === "open" && seconds(ctx.now) >= session.expiresAt) expireSession(ctx, session);
 }
 
+function oneOf<T extends string>(params: Json, name: string, values: readonly T[], label = name): T | null {
+  const value = str(params, name);
+  if (value === null) return null;
+  if (!(values as readonly string[]).includes(value)) {
+    const listed = values.length === 2 ? values.join(" or ") : `${values.slice(0, -1).join(", ")}, or ${values.at(-1)}`;
+    throw invalidParam(`Invalid ${label}: must be one of ${listed}`, label);
+  }
+  return value as T;
+}
+
+/**
+ * Billing address, tax ID and customer write-back, validated as Stripe does: `customer_update` only with
+ * `customer`; tax ID collection for an existing customer only when Checkout may write the business name back
+ * (`customer_update[name]=auto`) and the customer has an address or Checkout may save one (`customer_update[address]=auto`).
+ */
+function checkoutCollection(
+  params: Json,
+  customer: Customer | null,
+): Pick<Session, "billingAddressCollection" | "taxIdCollection" | "customerUpdate" | "customerEmail"> {
+  const billingAddressCollection = oneOf(params, "billing_address_collection", ["auto", "required"] as const);
+  const taxIds = sub(params, "tax_id_collection");
+  if (params.tax_id_collection !== undefined && taxIds.enabled === undefined) {
+    throw invalidParam(
+      "Missing required param: tax_id_collection[enabled].",
+      "tax_id_collection[enabled]",
+      "parameter_missing",
+    );
+  }
+  const taxIdCollection = {
+    enabled: bool(taxIds, "enabled") ?? false,
+    required: oneOf(taxIds, "required", ["if_supported", "never"] as const, "tax_id_collection[required]") ?? "never",
+  };
+  const update = sub(params, "customer_update");
+  if (params.customer_update !== undefined && !customer) {
+    throw invalidParam("`customer_update` can only be used with `customer`.", "customer_update");
+  }
+  const modes = ["auto", "never"] as const;
+  const customerUpdate = {
+    address: oneOf(update, "address", modes, "customer_update[address]") ?? "never",
+    name: oneOf(update, "name", modes, "customer_update[name]") ?? "never",
+    shipping: oneOf(update, "shipping", modes, "customer_update[shipping]") ?? "never",
+  };
+  if (taxIdCollection.enabled && customer) {
+    // Stripe's wording as its answers quote it (backticks and all).
+    if (customerUpdate.name !== "auto") {
+      throw invalidParam(
+        "Tax ID collection requires updating business name on the customer. To enable tax ID collection for an existing customer, please set `customer_update[name]` to `auto`.",
+        "customer_update[name]",
+      );
+    }
+    if (customerUpdate.address !== "auto" && !customer.address?.country) {
+      throw invalidParam(
+        "We could not find a valid address on the provided customer. To enable tax ID collection, please set customer_update[address] to auto.",
+        "customer_update[address]",
+      );
+    }
+  }
+  const customerEmail = emailParam(params, "customer_email");
+  if (customerEmail && customer) {
+    throw invalidParam("You may only specify one of these parameters: customer, customer_email.", "customer_email");
+  }
+  return { billingAddressCollection, taxIdCollection, customerUpdate, customerEmail };
+}
+
 export const checkoutRoutes: Route[] = [
   {
     method: "POST",
@@ -163,7 +292,8 @@ export const checkoutRoutes: Route[] = [
         throw invalidParam("Invalid mode: must be one of payment, setup, or subscription", "mode");
       }
       const customerId = str(params, "customer");
-      if (customerId) getCustomer(st, customerId, "customer");
+      const customer = customerId ? getCustomer(st, customerId, "customer") : null;
+      const collection = checkoutCollection(params, customer);
       const uiMode = str(params, "ui_mode") ?? "hosted";
       if (uiMode === "hosted" && !str(params, "success_url")) {
         throw invalidParam("Missing required param: success_url.", "success_url", "parameter_missing");
@@ -239,6 +369,8 @@ export const checkoutRoutes: Route[] = [
         paymentIntentMetadata: mergeMetadata({}, sub(params, "payment_intent_data").metadata),
         expiresAt,
         url: `${origin}/pay/${id}`,
+        ...collection,
+        customerDetails: null,
       };
       st.sessions.set(id, session);
       return renderSession(session);

@@ -5,7 +5,7 @@
 import { materialize, renderPaymentMethod, TEST_CARDS } from "./cards";
 import { completeSession, expireSession, getSession, renderSession } from "./checkout";
 import { ApiError, invalid, isRecord, type Json, json, missing } from "./core";
-import { getCustomer } from "./customers";
+import { addressParam, getCustomer } from "./customers";
 import { closeDispute, disputeOf, getDispute, openDispute, renderDispute } from "./disputes";
 import { deliver, flush } from "./events";
 import { getInvoice, invoiceTotal, pay, renderInvoice } from "./invoices";
@@ -170,7 +170,21 @@ function checkout(st: State, url: URL, body: Json, [id = "", action]: string[]):
     operate(st, url, (ctx) => expireSession(ctx, session));
   } else {
     const paymentMethod = controlStr(body, "paymentMethod") ?? "pm_card_visa";
-    operate(st, url, (ctx) => completeSession(ctx, session, paymentMethod));
+    const address = body.address === undefined || body.address === null ? null : addressParam(body.address);
+    if (body.address != null && !address) throw invalid("address must be an object", "address");
+    const taxId = isRecord(body.taxId) ? body.taxId : null;
+    if (body.taxId != null && (typeof taxId?.type !== "string" || typeof taxId.value !== "string")) {
+      throw invalid("taxId must be {type, value}", "taxId");
+    }
+    operate(st, url, (ctx) =>
+      completeSession(ctx, session, {
+        paymentMethod,
+        email: controlStr(body, "email"),
+        name: controlStr(body, "name"),
+        address,
+        taxId: taxId ? { type: String(taxId.type), value: String(taxId.value) } : null,
+      }),
+    );
   }
   return renderSession(session);
 }

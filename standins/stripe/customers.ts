@@ -1,8 +1,29 @@
 /** Customers, their PaymentMethods and SetupIntents. */
 
 import { materialize, renderPaymentMethod } from "./cards";
-import { isRecord, type Json, mergeMetadata, missing, newId, requireStr, seconds, str } from "./core";
+import { invalidParam, isRecord, type Json, mergeMetadata, missing, newId, requireStr, seconds, str } from "./core";
 import type { Customer, Route, SetupIntent, State } from "./model";
+
+/** Stripe refuses an email it cannot parse (`email_invalid`) and one over 512 characters. */
+export function emailParam(params: Json, name = "email"): string | null {
+  const email = str(params, name);
+  if (email === null) return null;
+  if (email.length > 512) throw invalidParam(`Invalid ${name}: must be at most 512 characters`, name);
+  if (!/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(email)) {
+    throw invalidParam(`Invalid email address: ${email}`, name, "email_invalid");
+  }
+  return email;
+}
+
+const ADDRESS_FIELDS = ["city", "country", "line1", "line2", "postal_code", "state"] as const;
+
+/** `address[…]` as Stripe stores it: every field present, null when not given; an empty `address` clears it. */
+export function addressParam(value: unknown): Json | null {
+  if (!isRecord(value)) return null;
+  const address: Json = {};
+  for (const field of ADDRESS_FIELDS) address[field] = str(value, field);
+  return address;
+}
 
 export function getCustomer(st: State, id: string, param = "id"): Customer {
   const customer = st.customers.get(id);
@@ -20,6 +41,11 @@ export function renderCustomer(c: Customer): Json {
     name: c.name,
     description: c.description,
     metadata: c.metadata,
+    address: c.address,
+    phone: null,
+    shipping: null,
+    tax_exempt: "none",
+    preferred_locales: [],
     balance: c.balance,
     currency: null,
     delinquent: false,
@@ -56,12 +82,14 @@ export const customerRoutes: Route[] = [
       const customer: Customer = {
         id: newId("cus"),
         created: seconds(now),
-        email: str(params, "email"),
+        email: emailParam(params),
         name: str(params, "name"),
         description: str(params, "description"),
         metadata: mergeMetadata({}, params.metadata),
         defaultPaymentMethod: null,
         balance: 0,
+        address: addressParam(params.address),
+        taxIds: [],
       };
       st.customers.set(customer.id, customer);
       return renderCustomer(customer);
@@ -77,8 +105,9 @@ export const customerRoutes: Route[] = [
     pattern: /^\/v1\/customers\/([^/]+)$/,
     run: ({ st, params, now }, [id = ""]) => {
       const customer = getCustomer(st, id);
-      if (params.email !== undefined) customer.email = str(params, "email");
+      if (params.email !== undefined) customer.email = emailParam(params);
       if (params.name !== undefined) customer.name = str(params, "name");
+      if (params.address !== undefined) customer.address = addressParam(params.address);
       if (params.description !== undefined) customer.description = str(params, "description");
       customer.metadata = mergeMetadata(customer.metadata, params.metadata);
       const settings = params.invoice_settings;

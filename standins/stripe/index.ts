@@ -7,6 +7,7 @@ import { ApiError, errorResponse, invalid } from "./core";
 import { createState, type StripeStandin, type StripeStandinOptions } from "./model";
 import { invoicePage, payPage } from "./pages";
 import { handleApi } from "./pipeline";
+import { portalPage } from "./portal";
 
 export { decodeForm } from "./core";
 export { signPayload } from "./events";
@@ -22,6 +23,8 @@ export function createStripeStandin(options: StripeStandinOptions): StripeStandi
         if (url.pathname.startsWith("/__control/")) return await control(st, request, url);
         const payRoute = /^\/pay\/([^/]+)$/.exec(url.pathname);
         if (payRoute?.[1] && request.method === "GET") return payPage(st, url, decodeURIComponent(payRoute[1]));
+        const portal = /^\/portal\/([^/]+)$/.exec(url.pathname);
+        if (portal?.[1] && request.method === "GET") return portalPage(st, decodeURIComponent(portal[1]));
         const page = /^\/invoice\/([^/]+)(\/pdf)?$/.exec(url.pathname);
         if (page?.[1] && request.method === "GET") {
           return invoicePage(st, decodeURIComponent(page[1]), page[2] !== undefined);

@@ -54,8 +54,10 @@ export function renderInvoice(st: State, inv: Invoice): Json {
     created: inv.created,
     livemode: false,
     customer: inv.customer,
-    customer_email: customer?.email ?? null,
-    customer_name: customer?.name ?? null,
+    // Until the invoice is finalized these follow the customer; from then on they keep what it had (as Stripe's do).
+    customer_email: inv.customerSnapshot ? inv.customerSnapshot.email : (customer?.email ?? null),
+    customer_name: inv.customerSnapshot ? inv.customerSnapshot.name : (customer?.name ?? null),
+    customer_address: inv.customerSnapshot ? inv.customerSnapshot.address : (customer?.address ?? null),
     status: inv.status,
     currency: inv.currency,
     description: inv.description,
@@ -135,6 +137,7 @@ export function createInvoice(ctx: Ctx, fields: Partial<Invoice> & { customer: s
     amountPaid: 0,
     items: [],
     payments: [],
+    customerSnapshot: null,
   };
   ctx.st.invoices.set(invoice.id, invoice);
   emit(ctx, invoice.customer, "invoice.created", renderInvoice(ctx.st, invoice));
@@ -163,6 +166,12 @@ export function finalize(ctx: Ctx, invoice: Invoice): void {
   invoice.hostedUrl = `${ctx.origin}/invoice/${invoice.id}`;
   invoice.pdfUrl = `${ctx.origin}/invoice/${invoice.id}/pdf`;
   invoice.finalizedAt = seconds(ctx.now);
+  const customer = ctx.st.customers.get(invoice.customer);
+  invoice.customerSnapshot = {
+    email: customer?.email ?? null,
+    name: customer?.name ?? null,
+    address: customer?.address ?? null,
+  };
   emit(ctx, invoice.customer, "invoice.finalized", renderInvoice(ctx.st, invoice));
   // Stripe marks a zero-total invoice paid as soon as it is finalized.
   if (invoiceTotal(ctx.st, invoice) === 0) {

@@ -39,6 +39,20 @@ export interface Customer {
   metadata: Record<string, string>;
   defaultPaymentMethod: string | null;
   balance: number;
+  /** A Stripe Address (`line1`, `line2`, `city`, `state`, `postal_code`, `country`), or null. */
+  address: Json | null;
+  /** Tax IDs Checkout added (`customer.tax_ids`, a list Stripe returns only when expanded). */
+  taxIds: { type: string; value: string }[];
+}
+
+export interface PortalSession {
+  id: string;
+  created: number;
+  customer: string;
+  configuration: string;
+  returnUrl: string | null;
+  locale: string | null;
+  url: string;
 }
 
 export interface PaymentMethod {
@@ -81,6 +95,14 @@ export interface Session {
   paymentIntentMetadata: Record<string, string>;
   expiresAt: number;
   url: string;
+  billingAddressCollection: "auto" | "required" | null;
+  taxIdCollection: { enabled: boolean; required: "if_supported" | "never" };
+  /** `customer_update`: what Checkout may write back onto the customer (`auto`) when the session completes. */
+  customerUpdate: { address: "auto" | "never"; name: "auto" | "never"; shipping: "auto" | "never" };
+  /** `customer_email`: prefills the page for a session without `customer`. */
+  customerEmail: string | null;
+  /** What the customer entered on the page; null until the session completes. */
+  customerDetails: Json | null;
 }
 
 export interface SetupIntent {
@@ -127,6 +149,8 @@ export interface Invoice {
   amountPaid: number;
   items: string[];
   payments: string[];
+  /** The customer's email, name and address as of finalization; before it they follow the customer. */
+  customerSnapshot: { email: string | null; name: string | null; address: Json | null } | null;
 }
 
 export interface InvoicePayment {
@@ -240,6 +264,7 @@ export interface State {
   customers: Map<string, Customer>;
   paymentMethods: Map<string, PaymentMethod>;
   sessions: Map<string, Session>;
+  portalSessions: Map<string, PortalSession>;
   setupIntents: Map<string, SetupIntent>;
   invoiceItems: Map<string, InvoiceItem>;
   invoices: Map<string, Invoice>;
@@ -265,6 +290,7 @@ export function createState(options: StripeStandinOptions): State {
     customers: new Map(),
     paymentMethods: new Map(),
     sessions: new Map(),
+    portalSessions: new Map(),
     setupIntents: new Map(),
     invoiceItems: new Map(),
     invoices: new Map(),

@@ -12,7 +12,14 @@ export function payPage(st: State, url: URL, sessionId: string): Response {
   if (session.status === "expired") return html("<h1>This checkout session has expired</h1>");
   if (session.status !== "open") return html("<h1>Payment complete — you can close this tab</h1>");
   try {
-    operate(st, url, (ctx) => completeSession(ctx, session, url.searchParams.get("card") ?? "pm_card_visa"));
+    const q = url.searchParams;
+    operate(st, url, (ctx) =>
+      completeSession(ctx, session, {
+        paymentMethod: q.get("card") ?? "pm_card_visa",
+        email: q.get("email"),
+        name: q.get("name"),
+      }),
+    );
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     return html(`<h1>Payment failed</h1><p>${escapeHtml(error.message)}</p>`, error.status);

@@ -12,6 +12,7 @@ import { withExpand } from "./expand";
 import { invoiceRoutes } from "./invoice-routes";
 import { type Fault, newCtx, type Route, type State } from "./model";
 import { paymentRoutes } from "./payments";
+import { portalRoutes } from "./portal";
 
 const routes: Route[] = [
   ...customerRoutes,
@@ -20,6 +21,7 @@ const routes: Route[] = [
   ...paymentRoutes,
   ...disputeRoutes,
   ...eventRoutes,
+  ...portalRoutes,
 ];
 
 function authorize(st: State, request: Request): void {
