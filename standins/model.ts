@@ -11,8 +11,15 @@
  * - `[[status:<code>]]`        answer with that HTTP status in OpenAI's error shape (429 carries `retry-after`)
  * - `[[retry-after:<s>]]`      the `retry-after` value for a forced 429 (default 1)
  * - `[[usage:<prompt>,<completion>]]`  report exactly these token counts
+ * - `[[tool:<name>]]`          when the request offers `tools`, call the function `<name>` instead of answering:
+ *                              `content: null`, `tool_calls: [{id: "call_…", type: "function", function: {name,
+ *                              arguments}}]`, `finish_reason: "tool_calls"`. The name need not be one offered (models
+ *                              do call tools they were not given); without `tools` the directive is ignored, as a
+ *                              real model cannot call a function it was not told about
+ * - `[[tool-args:<text>]]`     the call's `arguments` string (default `{}`), not checked: models send broken JSON too
  *
- * `GET /__control/requests?contains=<substring>` returns what the Worker sent, so a test can find its own requests.
+ * `GET /__control/requests?contains=<substring>` returns what the Worker sent (with its `tools`), so a test can find
+ * its own requests.
  */
 
 export interface ModelStandin {
@@ -33,16 +40,26 @@ export interface ModelRequestRecord {
   max_tokens: number | null;
   max_completion_tokens: number | null;
   stream: boolean;
+  /** The request's `tools` as sent, or null when it offered none. */
+  tools: unknown[] | null;
   /** Request headers with `authorization` left out; only its presence is kept. */
   headers: Record<string, string>;
   authorization_present: boolean;
   /** Null while the answer is still being prepared (e.g. during a `[[delay]]`). */
   status: number | null;
   response: {
-    content: string;
+    /** Null when the answer is a function call. */
+    content: string | null;
+    tool_calls?: StandinToolCall[];
     finish_reason: string;
     usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   } | null;
+}
+
+export interface StandinToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }
 
 interface Directives {
@@ -51,6 +68,7 @@ interface Directives {
   status: number | null;
   retryAfter: number;
   usage: { prompt: number; completion: number } | null;
+  tool: { name: string; arguments: string } | null;
 }
 
 const MODELS = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1"];
@@ -104,12 +122,15 @@ function parseDirectives(text: string): Directives {
   const status = /\[\[status:\s*(\d{3})\s*\]\]/i.exec(text);
   const retryAfter = /\[\[retry-after:\s*(\d+)\s*\]\]/i.exec(text);
   const usage = /\[\[usage:\s*(\d+)\s*,\s*(\d+)\s*\]\]/i.exec(text);
+  const tool = /\[\[tool:\s*([^\]\s]+)\s*\]\]/i.exec(text);
+  const toolArgs = /\[\[tool-args:([^\]]*)\]\]/i.exec(text);
   return {
     replyChars: reply ? Math.min(Number(reply[1]), MAX_REPLY_CHARS) : null,
     delayMs: delay ? Math.min(Number(delay[1]), MAX_DELAY_MS) : 0,
     status: status ? Number(status[1]) : null,
     retryAfter: retryAfter ? Number(retryAfter[1]) : 1,
     usage: usage ? { prompt: Number(usage[1]), completion: Number(usage[2]) } : null,
+    tool: tool ? { name: tool[1] ?? "", arguments: toolArgs?.[1] ?? "{}" } : null,
   };
 }
 
@@ -164,6 +185,36 @@ function forcedError(status: number, retryAfter: number): Response {
         null,
       );
   }
+}
+
+/** OpenAI's rule for a function name. */
+const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** `tools` as OpenAI checks it: an array of function tools, each named, with object `parameters` if any. */
+function validateTools(tools: unknown): Response | null {
+  if (tools === undefined || tools === null) return null;
+  const invalid = (param: string, message: string) =>
+    openAiError(400, message, "invalid_request_error", "invalid_value", param);
+  if (!Array.isArray(tools)) return invalid("tools", "Invalid type for 'tools': expected an array.");
+  for (const [index, tool] of tools.entries()) {
+    if (!isRecord(tool) || tool.type !== "function") {
+      return invalid(`tools[${index}].type`, `Invalid value for 'tools[${index}].type': expected 'function'.`);
+    }
+    const fn = tool.function;
+    if (!isRecord(fn) || typeof fn.name !== "string" || !FUNCTION_NAME.test(fn.name)) {
+      return invalid(
+        `tools[${index}].function.name`,
+        `Invalid 'tools[${index}].function.name': string does not match pattern '^[a-zA-Z0-9_-]{1,64}$'.`,
+      );
+    }
+    if (fn.parameters !== undefined && !isRecord(fn.parameters)) {
+      return invalid(
+        `tools[${index}].function.parameters`,
+        `Invalid type for 'tools[${index}].function.parameters': expected an object.`,
+      );
+    }
+  }
+  return null;
 }
 
 function validateBody(
@@ -237,6 +288,8 @@ function validateBody(
     }
     maxTokens = maxTokens === null ? value : Math.min(maxTokens, value);
   }
+  const toolsError = validateTools(body.tools);
+  if (toolsError) return { error: toolsError };
   return { model: body.model, messages, maxTokens };
 }
 
@@ -262,6 +315,7 @@ export function createModelStandin(): ModelStandin {
       max_tokens: null,
       max_completion_tokens: null,
       stream: false,
+      tools: null,
       headers,
       authorization_present: authorization !== null,
       status: null,
@@ -300,6 +354,7 @@ export function createModelStandin(): ModelStandin {
       record.max_tokens = typeof body.max_tokens === "number" ? body.max_tokens : null;
       record.max_completion_tokens = typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : null;
       record.stream = body.stream === true;
+      record.tools = Array.isArray(body.tools) ? body.tools : null;
     }
     const valid = validateBody(body);
     if ("error" in valid) return finish(valid.error);
@@ -312,18 +367,29 @@ export function createModelStandin(): ModelStandin {
       return finish(forcedError(directives.status, directives.retryAfter));
     }
 
-    let content =
+    // A function call only when the request offered tools: a real model cannot call one it was not told about.
+    const toolCall: StandinToolCall | null =
+      directives.tool && record.tools?.length
+        ? { id: `call_standin${String(counter).padStart(16, "0")}`, type: "function", function: directives.tool }
+        : null;
+    let content: string | null =
       directives.replyChars !== null
         ? fillerText(directives.replyChars)
         : `Answer to: ${stripDirectives(lastUserText).slice(0, 200)}`;
     let finishReason = "stop";
     let completionTokens = estimateTokens(content.length);
-    if (valid.maxTokens !== null && completionTokens > valid.maxTokens) {
+    if (toolCall) {
+      content = null;
+      finishReason = "tool_calls";
+      completionTokens = estimateTokens(JSON.stringify(toolCall.function).length);
+    } else if (valid.maxTokens !== null && completionTokens > valid.maxTokens) {
       content = content.slice(0, valid.maxTokens * 4);
       completionTokens = valid.maxTokens;
       finishReason = "length";
     }
-    const promptChars = valid.messages.reduce((sum, m) => sum + contentText(m.content).length, 0);
+    // The offered tools are part of the prompt, as they are for OpenAI's token count.
+    const toolChars = record.tools ? JSON.stringify(record.tools).length : 0;
+    const promptChars = valid.messages.reduce((sum, m) => sum + contentText(m.content).length, toolChars);
     let promptTokens = estimateTokens(promptChars);
     if (directives.usage) {
       promptTokens = directives.usage.prompt;
@@ -334,11 +400,11 @@ export function createModelStandin(): ModelStandin {
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
     };
-    record.response = { content, finish_reason: finishReason, usage };
+    record.response = { content, ...(toolCall ? { tool_calls: [toolCall] } : {}), finish_reason: finishReason, usage };
     const created = Math.floor(Date.now() / 1000);
 
     if (record.stream) {
-      return finish(streamResponse(id, created, valid.model, content, finishReason, usage, body));
+      return finish(streamResponse(id, created, valid.model, content ?? "", toolCall, finishReason, usage, body));
     }
     return finish(
       json({
@@ -350,7 +416,7 @@ export function createModelStandin(): ModelStandin {
         choices: [
           {
             index: 0,
-            message: { role: "assistant", content, refusal: null },
+            message: { role: "assistant", content, ...(toolCall ? { tool_calls: [toolCall] } : {}), refusal: null },
             logprobs: null,
             finish_reason: finishReason,
           },
@@ -402,6 +468,7 @@ function streamResponse(
   created: number,
   model: string,
   content: string,
+  toolCall: StandinToolCall | null,
   finishReason: string,
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number },
   body: unknown,
@@ -410,9 +477,17 @@ function streamResponse(
   const events: unknown[] = [
     {
       ...base,
-      choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }],
+      choices: [
+        { index: 0, delta: { role: "assistant", content: toolCall ? null : "" }, logprobs: null, finish_reason: null },
+      ],
     },
   ];
+  if (toolCall) {
+    events.push({
+      ...base,
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall }] }, logprobs: null, finish_reason: null }],
+    });
+  }
   for (let i = 0; i < content.length; i += 64) {
     events.push({
       ...base,
