@@ -250,6 +250,11 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
       `Telegram webhook registered with a secret token: ${hook.url}`,
       JSON.stringify(hook),
     );
+    const [welcome] = await olga.expect([/^👋 Welcome/]);
+    check(
+      /\$200\.00/.test(shown(welcome as SentRecord)) && /\/setupCredits:500:100/.test(shown(welcome as SentRecord)),
+      "Olga is welcomed: the $200.00 bonus, what costs credits, /setupCredits:500:100 and /help",
+    );
   });
 
   await step("Olga turns on auto-recharge: /setupCredits:500:100", async () => {

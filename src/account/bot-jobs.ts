@@ -25,6 +25,8 @@ export interface JobHost {
   armAlarm(at: number): void;
   after: AfterChange;
   stats(now: number): StatsSnapshot;
+  /** Sends the welcome now if it is still owed (Telegram refused it at provisioning); true when it went out. */
+  welcomeWithFirstMessage(): Promise<boolean>;
 }
 
 interface NotifyOptions {
@@ -99,6 +101,13 @@ export class BotJobs {
     if (!account) return;
     this.inbox.attempted(updateId);
     try {
+      // The owner's first message brings the welcome Telegram refused at provisioning (before its own answer);
+      // pressing Start gets the welcome as its answer.
+      const welcomed = job.kind.startsWith("owner") ? await this.host.welcomeWithFirstMessage() : false;
+      if (welcomed && job.kind === "owner_command" && job.command === "start") {
+        this.inbox.done(updateId);
+        return;
+      }
       await handleJob(job, {
         api: await this.botToken.telegram(),
         config: this.config,
@@ -112,6 +121,7 @@ export class BotJobs {
             billing: this.billing,
             config: this.config,
             instanceId: account.instance_id,
+            botUsername: account.bot_username,
             reply: async (text, options = {}) =>
               sendText(await this.botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
             invoices: () => latestInvoices(this.env.DB, account.instance_id),

@@ -36,6 +36,7 @@ import { BotToken } from "./bot-token";
 import { type Authorized, authorize } from "./callers";
 import { HistoryCopy } from "./history-copy";
 import { Inbox } from "./inbox";
+import { Welcome } from "./welcome";
 
 /** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
 const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
@@ -62,6 +63,7 @@ export class CreditAccount extends DurableObject<Env> {
   readonly #billing: Billing;
   readonly #alerts: Alerts;
   readonly #after: AfterChange;
+  readonly #welcome: Welcome;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,6 +93,10 @@ export class CreditAccount extends DurableObject<Env> {
       this.#alerts,
       (text) => this.#jobs.notifyOwner(text),
     );
+    this.#welcome = new Welcome(this.#sql, this.#ledger, this.#config, {
+      tx: (fn) => this.#tx(fn),
+      notify: (text) => this.#jobs.notifyOwner(text),
+    });
     this.#jobs = new BotJobs(
       env,
       this.#config,
@@ -104,10 +110,15 @@ export class CreditAccount extends DurableObject<Env> {
         armAlarm: (at) => this.#alarm.arm(at),
         after: this.#after,
         stats: (now) => this.#statsSnapshot(now),
+        welcomeWithFirstMessage: () => this.#welcome.withFirstMessage(),
       },
     );
     void ctx.blockConcurrencyWhile(async () => {
-      this.ctx.storage.transactionSync(() => migrateAccount(this.#sql));
+      this.ctx.storage.transactionSync(() => {
+        migrateAccount(this.#sql);
+        // A welcome being sent when the object stopped is owed still: it goes with the owner's next message.
+        this.#ledger.row.welcomeDeferred();
+      });
       await this.#alarm.load();
       // An alarm can be lost (a setAlarm that failed, an eviction before it was written): whatever is due
       // when the object starts gets its alarm back now, not at the next hourly visit.
@@ -120,12 +131,28 @@ export class CreditAccount extends DurableObject<Env> {
   /** Creates the account with its license bonus. Refuses if the instance already exists. */
   provision(input: ProvisionInput): Outcome<{ balanceMicros: number }> {
     const now = Date.now();
-    const result = this.#tx(() => this.#ledger.provision(input, now));
+    const result = this.#tx(() => {
+      const provisioned = this.#ledger.provision(input, now);
+      if (provisioned.ok) {
+        this.#ledger.row.welcomeDue();
+        if (input.ownerEmail) this.#billing.ownerEmailProvisioned(input.ownerEmail);
+      }
+      return provisioned;
+    });
     if (result.ok) {
       this.#alarm.arm(now + FLUSH_DELAY_MS);
       log("info", "instance_provisioned", { instanceId: input.instanceId, license: input.license });
     }
     return result;
+  }
+
+  /**
+   * The owner's welcome, right after provisioning: sent once. "deferred" when Telegram refused it (the owner has
+   * not started the bot): it goes with the owner's first message. "none": sent already, or being sent.
+   */
+  async welcome(): Promise<Outcome<{ welcome: "sent" | "deferred" | "none" }>> {
+    if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
+    return { ok: true, welcome: await this.#welcome.send() };
   }
 
   /** A new usage API key's hash; the old key is refused from the next request on. */

@@ -82,6 +82,19 @@ async function registerInstance(
   }
 }
 
+/**
+ * The owner's welcome, once the instance exists: a refusal (the owner has not started the bot) or a Telegram
+ * outage fails nothing here; the object sends it with the owner's first message instead.
+ */
+async function welcomeOwner(stub: ReturnType<typeof account>, instanceId: string): Promise<void> {
+  try {
+    const outcome = await stub.welcome();
+    log("info", "owner_welcome", { instanceId, welcome: outcome.ok ? outcome.welcome : outcome.reason });
+  } catch (error) {
+    log("warn", "owner_welcome_failed", { instanceId, error: describeError(error) });
+  }
+}
+
 instancesApi.openapi(
   createRoute({
     method: "post",
@@ -118,6 +131,7 @@ instancesApi.openapi(
       unwrap(await stub.replaceBotCredentials(connected.credentials));
       unwrap(await stub.replaceApiKey(apiKeyHash));
       await registerInstance(c.env, body.id, { ...connected.credentials, apiKeyHash }, existing);
+      await welcomeOwner(stub, body.id);
       log("info", "instance_provisioning_completed", { instanceId: body.id });
       return c.json(
         { id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: existing.balanceMicros },
@@ -135,6 +149,7 @@ instancesApi.openapi(
         apiKeyHash,
         ...connected.credentials,
         systemPrompt: body.systemPrompt ?? null,
+        ownerEmail: body.ownerEmail ?? null,
       }),
     );
     await registerInstance(
@@ -148,6 +163,7 @@ instancesApi.openapi(
         balanceMicros: provisioned.balanceMicros,
       },
     );
+    await welcomeOwner(stub, body.id);
     return c.json(
       { id: body.id, apiKey, webhookUrl: connected.webhookUrl, balanceMicros: provisioned.balanceMicros },
       201,

@@ -82,6 +82,16 @@ export const CreateInstanceBody = z
       .refine((id) => !SERVICE_ACCOUNTS.has(id), "is a Telegram service account, not a person"),
     license: z.string().min(1).max(64).optional(),
     systemPrompt: z.string().max(4000).optional(),
+    ownerEmail: z
+      .email("must be an email address, like name@example.com")
+      .max(254)
+      .optional()
+      .openapi({
+        description:
+          "Where Stripe emails the invoices: the instance's Stripe customer is made with it, before the first charge. " +
+          "Without it, the email the owner enters in Checkout (or sets with /invoiceEmail) is used.",
+        example: "owner@example.com",
+      }),
   })
   .openapi("CreateInstance");
 

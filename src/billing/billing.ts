@@ -5,10 +5,11 @@ import type { AutoRechargeView } from "../ledger/types";
 import { describeError, log } from "../log";
 import type { ChargeNow } from "../telegram/texts/billing";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
-import { changeSettings, setupCheckout, topUpCheckout } from "./checkout";
+import { billingPortal, changeSettings, setInvoiceEmail, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";
 import { type EventOutcome, handleEvent, markHandled } from "./events";
 import { copyRecharges } from "./history";
+import { currentInvoiceEmail } from "./invoice-email";
 import { type BillingEffects, type BillingParts, type BillingPorts, RetryLater } from "./notices";
 import { type RechargeRow, Recharges } from "./recharges";
 import { type BillingRow, BillingSettings } from "./settings";
@@ -139,6 +140,26 @@ export class Billing {
   }
 
   /** `/setupCredits`: the card link, and what saving the card will do at once (told before saving it). */
+  /** `/billing`: a Customer Portal link for the instance's customer that returns to `returnUrl`. */
+  billingPortal(returnUrl: string): Promise<string> {
+    return billingPortal(this.#parts, returnUrl);
+  }
+
+  /** Where Stripe emails the invoices: the customer's email (the owner may change it in the portal), else ours. */
+  invoiceEmail(): Promise<string | null> {
+    return currentInvoiceEmail(this.#parts);
+  }
+
+  /** `ownerEmail` at provisioning (inside the caller's transaction): the customer is made with it. */
+  ownerEmailProvisioned(email: string): void {
+    this.#parts.settings.invoiceEmailSet(email);
+  }
+
+  /** `/invoiceEmail`: set on the Stripe customer (when there is one) and kept for the one made later. */
+  setInvoiceEmail(email: string): Promise<void> {
+    return setInvoiceEmail(this.#parts, email);
+  }
+
   setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<{ url: string; onSave: ChargeNow }> {
     return setupCheckout(this.#parts, topUpMicros, rechargeAtMicros);
   }

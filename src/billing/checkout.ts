@@ -1,3 +1,5 @@
+import { sha256Hex } from "../crypto";
+import { log } from "../log";
 import { microsToCents } from "../money";
 import type { ChargeNow } from "../telegram/texts/billing";
 import { chargeNow, dailyLimitHit, startRechargeIfDue, triggered } from "./auto-recharge";
@@ -6,21 +8,71 @@ import { newRechargeId } from "./recharges";
 
 /**
  * The owner's billing actions that reach Stripe Checkout: the customer, the card link (`/setupCredits`),
- * a one-off top-up (`/topUp`), and new settings for a saved card (`/changeCreditsTopUp`).
+ * a one-off top-up (`/topUp`), and new settings for a saved card (`/changeCreditsTopUp`); the Customer
+ * Portal (`/billing`) and the invoice email (`/invoiceEmail`).
  */
 
-/** The instance's Stripe customer, created once (a retry within the hour reuses it; see the key). */
+/**
+ * The instance's Stripe customer, created once (a retry within the hour reuses it; see the key), with the
+ * owner's invoice email when one is known, so Stripe emails the invoices from the first charge on.
+ */
 export async function ensureCustomer(parts: BillingParts): Promise<string> {
   const existing = parts.settings.row().customer_id;
   if (existing) return existing;
   const instanceId = parts.ports.instanceId();
-  const customer = await parts.ports.stripe().customers.create(
-    { name: `AI Expert ${instanceId}`, metadata: { instance_id: instanceId } },
+  const email = parts.settings.invoiceEmail();
+  const stripe = parts.ports.stripe();
+  const customer = await stripe.customers.create(
+    { name: `AI Expert ${instanceId}`, ...(email ? { email } : {}), metadata: { instance_id: instanceId } },
     // Stripe keeps a 5xx answer under its key for 24 h: a key of the hour lets a later hour try afresh,
-    // while a retry within the hour (a timeout) still finds the first request's answer.
-    { idempotencyKey: `${instanceId}:customer:${Math.floor(Date.now() / 3_600_000)}` },
+    // while a retry within the hour (a timeout) still finds the first request's answer. Other parameters
+    // under the same key are refused, so the email (set meanwhile) is part of the key.
+    {
+      idempotencyKey: `${instanceId}:customer:${Math.floor(Date.now() / 3_600_000)}${email ? `:${await emailKey(email)}` : ""}`,
+    },
   );
-  return parts.ports.tx(() => parts.settings.customerCreated(customer.id));
+  const id = parts.ports.tx(() => parts.settings.customerCreated(customer.id));
+  // `/invoiceEmail` ran while the customer was being made: the customer gets the address it set.
+  const now = parts.settings.invoiceEmail();
+  if (now && now !== email && id === customer.id) await stripe.customers.update(id, { email: now });
+  return id;
+}
+
+async function emailKey(email: string): Promise<string> {
+  return (await sha256Hex(email.toLowerCase())).slice(0, 16);
+}
+
+/**
+ * What Checkout collects for invoices (card saving and top-ups alike): the full billing address, and a tax ID
+ * for a business. Checkout writes the address and the (business) name back onto the existing customer
+ * (`customer_update`, which Stripe requires for tax ID collection with an existing customer), so every later
+ * invoice carries them.
+ */
+const COLLECT_BILLING_DETAILS = {
+  billing_address_collection: "required",
+  tax_id_collection: { enabled: true },
+  customer_update: { address: "auto", name: "auto" },
+} as const;
+
+/** `/billing`: a Customer Portal session (card, billing name, address, tax ID, invoices) returning to the bot. */
+export async function billingPortal(parts: BillingParts, returnUrl: string): Promise<string> {
+  const customer = await ensureCustomer(parts);
+  const session = await parts.ports.stripe().billingPortal.sessions.create({ customer, return_url: returnUrl });
+  return session.url;
+}
+
+/**
+ * `/invoiceEmail`: on the Stripe customer first (a Stripe failure changes nothing), then here, so a customer
+ * made later is made with it. Without a customer yet it is kept here only, and `ensureCustomer` uses it.
+ */
+export async function setInvoiceEmail(parts: BillingParts, email: string): Promise<void> {
+  const customer = parts.settings.row().customer_id;
+  if (customer) await parts.ports.stripe().customers.update(customer, { email });
+  parts.ports.tx(() => parts.settings.invoiceEmailSet(email));
+  // A customer made while this ran (without the address) gets it now.
+  const made = parts.settings.row().customer_id;
+  if (!customer && made) await parts.ports.stripe().customers.update(made, { email });
+  log("info", "invoice_email_set", { instanceId: parts.ports.instanceId() });
 }
 
 /**
@@ -38,6 +90,7 @@ export async function setupCheckout(
     mode: "setup",
     customer,
     currency: "usd",
+    ...COLLECT_BILLING_DETAILS,
     success_url: `${config.publicBaseUrl}/billing/done`,
     cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
     metadata: {
@@ -118,6 +171,7 @@ export async function topUpCheckout(parts: BillingParts, amountMicros: number): 
         },
       ],
       invoice_creation: { enabled: true, invoice_data: { metadata } },
+      ...COLLECT_BILLING_DETAILS,
       success_url: `${config.publicBaseUrl}/billing/done`,
       cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
       metadata,

@@ -4,6 +4,7 @@ import { parseOwnerAmount } from "../money";
 import * as texts from "../telegram/texts";
 import type { Job } from "../telegram/updates";
 import type { Billing } from "./billing";
+import { parseInvoiceEmail } from "./invoice-email";
 import { BillingEffects } from "./notices";
 
 type OwnerCommandJob = Extract<Job, { kind: "owner_command" }>;
@@ -12,6 +13,8 @@ export interface BillingCommandContext {
   billing: Billing;
   config: Config;
   instanceId: string;
+  /** The bot's username: the Customer Portal returns to its chat (`https://t.me/<username>`). */
+  botUsername: string | null;
   reply(text: string, options?: { parseMode?: "HTML"; button?: { text: string; url: string } }): Promise<unknown>;
   invoices(): Promise<texts.InvoiceRow[]>;
   /** The object tells the owner what billing decided, and re-arms. */
@@ -115,6 +118,22 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         await ctx.reply(texts.checkoutLink("topup", { amountMicros: parsed.value }), {
           button: { text: texts.checkoutButton("topup", parsed.value), url },
         });
+        return;
+      }
+      case "billing": {
+        const returnUrl = ctx.botUsername ? `https://t.me/${ctx.botUsername}` : undefined;
+        const url = await ctx.billing.billingPortal(returnUrl ?? ctx.config.publicBaseUrl);
+        await ctx.reply(texts.billingPortalLink(), { button: { text: texts.billingPortalButton(), url } });
+        return;
+      }
+      case "invoiceemail": {
+        if (job.args.length === 0) {
+          return void (await ctx.reply(texts.invoiceEmailCurrent(await ctx.billing.invoiceEmail())));
+        }
+        const email = parseInvoiceEmail(job.args);
+        if (!email.ok) return void (await ctx.reply(texts.invoiceEmailProblem(job.args.join(" "))));
+        await ctx.billing.setInvoiceEmail(email.value);
+        await ctx.reply(texts.invoiceEmailSet(email.value));
         return;
       }
       case "invoices": {

@@ -3,6 +3,7 @@ import { log } from "../log";
 import type { ChargeNow } from "../telegram/texts/billing";
 import { chargeNow, dailyLimitHit, startRechargeIfDue, topUpExpired, triggered } from "./auto-recharge";
 import { type ChargeTrace, creditInvoice, creditInvoiceById, disputed, disputeWon, refunded } from "./credits";
+import { emailCollected } from "./invoice-email";
 import type { BillingEffects, BillingParts } from "./notices";
 
 /**
@@ -77,6 +78,8 @@ async function checkoutCompleted(
   session: Stripe.Checkout.Session,
 ): Promise<boolean> {
   if (!ours(parts, session)) return false;
+  // Before the card is saved (which may charge at once): the customer has the email Checkout collected.
+  await emailCollected(parts, session);
   if (session.mode === "payment") {
     const invoiceId = typeof session.invoice === "string" ? session.invoice : session.invoice?.id;
     return invoiceId ? creditInvoiceById(parts, fx, invoiceId, "checkout") : false;

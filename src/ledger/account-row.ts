@@ -169,6 +169,33 @@ export class AccountRowStore {
     this.#update("bot_token_sealed = ? WHERE bot_token_sealed = ?", resealed, opened);
   }
 
+  // The welcome (`account.welcome`, not in the cached row): 'due' from provisioning, 'sending' while one attempt
+  // holds it, 'sent' once Telegram took it, 'deferred' when Telegram refused it (the owner never started the bot):
+  // it goes with the owner's first message. NULL: an account from before the welcome, nothing to send.
+
+  /** A new account: its welcome is to be sent. */
+  welcomeDue(): void {
+    this.sql.exec("UPDATE account SET welcome = 'due'");
+  }
+
+  /** This attempt is the one to send the welcome (compare-and-set): false when it was sent or is being sent. */
+  claimWelcome(): boolean {
+    return (
+      this.sql.exec("UPDATE account SET welcome = 'sending' WHERE welcome IN ('due', 'deferred') RETURNING 1").toArray()
+        .length > 0
+    );
+  }
+
+  /** Telegram took the welcome: never again. */
+  welcomeSent(): void {
+    this.sql.exec("UPDATE account SET welcome = 'sent' WHERE welcome = 'sending'");
+  }
+
+  /** Telegram refused the welcome (or the attempt died with the object): it goes with the owner's next message. */
+  welcomeDeferred(): void {
+    this.sql.exec("UPDATE account SET welcome = 'deferred' WHERE welcome = 'sending'");
+  }
+
   /** D1 confirmed the instance's registry row (see outbox.ts). */
   markRegistered(): void {
     if (this.read()?.registered !== 1) this.#update("registered = 1");

@@ -250,6 +250,12 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // the link of the saved card was asked for: a link completed late saves its card only if it is newer.
   `ALTER TABLE billing ADD COLUMN recharge_armed INTEGER NOT NULL DEFAULT 1;
    ALTER TABLE billing ADD COLUMN card_requested_at INTEGER;`,
+  // The owner's mailbox and welcome. 'invoice_email': where Stripe emails the invoices (`ownerEmail` at
+  // provisioning, else the email Checkout collected, else `/invoiceEmail`), given to the Stripe customer before
+  // the first charge. 'welcome': the owner's welcome, 'due' → 'sending' → 'sent', or 'deferred' when Telegram
+  // refused it (it goes with the owner's first message); NULL for accounts from before it (nothing owed).
+  `ALTER TABLE billing ADD COLUMN invoice_email TEXT;
+   ALTER TABLE account ADD COLUMN welcome TEXT;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

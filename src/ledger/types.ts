@@ -61,6 +61,8 @@ export interface ProvisionInput extends BotCredentials {
   bonusMicros: number;
   apiKeyHash: string;
   systemPrompt: string | null;
+  /** Where Stripe emails the invoices (`ownerEmail` at provisioning); null: Checkout or `/invoiceEmail` sets it. */
+  ownerEmail?: string | null;
 }
 
 export interface BalanceView {

@@ -13,6 +13,8 @@ export const OWNER_COMMANDS = [
   "stats",
   "help",
   "start",
+  "billing",
+  "invoiceemail",
   "setupcredits",
   "changecreditstopup",
   "topup",

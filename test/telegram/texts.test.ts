@@ -306,6 +306,8 @@ describe("help and menu", () => {
       "changecreditstopup",
       "topup",
       "invoices",
+      "billing",
+      "invoiceemail",
       "help",
     ]);
     for (const c of MENU_COMMANDS) {
@@ -327,6 +329,9 @@ describe("help and menu", () => {
       "/topUp:{amount}",
       "/topUp:100",
       "/invoices",
+      "/billing",
+      "/invoiceEmail:{email}",
+      "/invoiceEmail:name@example.com",
       "/help",
       "kolik mám kreditů?",
       "/setupCredits 500 100",
@@ -562,6 +567,14 @@ describe("module layout", () => {
         "topUpExpired",
         "topUpSucceeded",
         "userDailyCapReached",
+        // The owner's mailbox and welcome.
+        "INVOICE_EMAIL_EXAMPLE",
+        "billingPortalButton",
+        "billingPortalLink",
+        "invoiceEmailCurrent",
+        "invoiceEmailProblem",
+        "invoiceEmailSet",
+        "welcome",
       ].sort(),
     );
   });

@@ -25,6 +25,8 @@ export function helpText(limits?: HelpLimits): string {
     `/changeCreditsTopUp:{newTopUpAmount}:{newRechargeAt} — change both auto-recharge values at once. Example: ${EXAMPLES.changeCreditsTopUp}`,
     `/topUp:{amount} — buy credits once by card. Example: ${EXAMPLES.topUp}${topUpLimit}`,
     "/invoices — your latest recharges with links to the invoices. Example: /invoices",
+    "/billing — your billing page at Stripe: card, billing name, address, tax ID and every invoice. Example: /billing",
+    "/invoiceEmail:{email} — where Stripe emails your invoices and receipts. Example: /invoiceEmail:name@example.com",
     "/help — this list. Example: /help",
     "",
     "1 credit = $1. Commands work in any letter case, and a space works instead of the colon: /setupCredits 500 100",
@@ -39,6 +41,8 @@ export const MENU_COMMANDS: { command: string; description: string }[] = [
   { command: "changecreditstopup", description: "Change auto-recharge amounts, e.g. /changeCreditsTopUp:750:200" },
   { command: "topup", description: "Buy credits once, e.g. /topUp:100" },
   { command: "invoices", description: "Latest recharges and invoices" },
+  { command: "billing", description: "Card, billing details, tax ID and every invoice (Stripe)" },
+  { command: "invoiceemail", description: "Where invoices are emailed, e.g. /invoiceEmail:name@example.com" },
   { command: "help", description: "All commands with examples" },
 ];
 

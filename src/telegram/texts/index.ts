@@ -45,8 +45,18 @@ export {
 } from "./format";
 export type { HelpLimits } from "./help";
 export { helpText, MENU_COMMANDS, notOwnerRefusal } from "./help";
+export {
+  billingPortalButton,
+  billingPortalLink,
+  INVOICE_EMAIL_EXAMPLE,
+  invoiceEmailCurrent,
+  invoiceEmailProblem,
+  invoiceEmailSet,
+} from "./invoice-email";
 export type { OwnerAmountCommand, SettingsProblem } from "./problems";
 export { amountProblem, settingsProblem } from "./problems";
 export type { RechargeState } from "./recharge-state";
 export { rechargeState } from "./recharge-state";
 export { statsReport } from "./stats";
+export type { WelcomeInput } from "./welcome";
+export { welcome } from "./welcome";
