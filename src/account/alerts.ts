@@ -2,8 +2,8 @@ import type { Billing } from "../billing/billing";
 import { type BillingRow, BillingSettings } from "../billing/settings";
 import type { Config } from "../env";
 import type { AccountRow, Ledger } from "../ledger/ledger";
-import { type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
-import type { AutoRechargeView } from "../ledger/types";
+import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
+import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
 import { outReason } from "../telegram/bot";
 import * as texts from "../telegram/texts";
 
@@ -137,6 +137,28 @@ export class Alerts {
       return this.#claimEarlyWarning(now, account, this.billing.row(), account.balance_micros, account.held_micros);
     });
     if (claim) await this.#sendEarlyWarning(claim);
+  }
+
+  /**
+   * Background work (know-how, role) was refused by the floor: the pipeline got a 402 and the owner would
+   * never know. The owner is told once a UTC day per kind, with the balance, the floor and the fix: the day
+   * is claimed before sending and given back if Telegram refuses it, so a later refusal tells instead.
+   */
+  async backgroundRefused(now: number, operation: Operation, costMicros: number): Promise<void> {
+    if (!isBackground(operation)) return;
+    const day = dayOf(now);
+    const claimed = this.ports.tx(() => this.ledger.row.claimFloorNotice(operation, day));
+    if (!claimed) return;
+    const sent = await this.ports.notify(
+      texts.backgroundRefused({
+        operation: operation as Exclude<Operation, "response">,
+        costMicros,
+        availableMicros: this.ledger.view().availableMicros,
+        floorMicros: this.config.backgroundFloorMicros,
+        autoRecharge: this.billing.view(),
+      }),
+    );
+    if (!sent) this.ports.tx(() => this.ledger.row.releaseFloorNotice(operation, day));
   }
 
   /**

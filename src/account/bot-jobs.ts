@@ -114,7 +114,7 @@ export class BotJobs {
         aiApiKey: this.env.AI_API_KEY,
         systemPrompt: account.system_prompt,
         ownerChatId: account.owner_telegram_id,
-        endUserDailyCapMicros: this.config.endUserDailyCapMicros,
+        endUserDailyCapMicros: this.ledger.clientLimitMicros(),
         account: this.#port(updateId),
         billing: (ownerJob) =>
           billingCommand(ownerJob, {
@@ -195,6 +195,7 @@ export class BotJobs {
       balance: () => this.ledger.view(),
       autoRecharge: () => this.billing.view(),
       stats: () => this.host.stats(Date.now()),
+      setClientLimit: (micros) => tx(() => this.ledger.row.setClientLimit(micros)),
     };
   }
 }

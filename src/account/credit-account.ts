@@ -228,6 +228,9 @@ export class CreditAccount extends DurableObject<Env> {
       return outcome;
     });
     if (after.effects) this.#after.balanceEffects(now, after.effects);
+    if (!result.ok && result.reason === "background_floor") {
+      void this.#alerts.backgroundRefused(now, input.operation, input.costMicros);
+    }
     return result;
   }
 
@@ -239,6 +242,9 @@ export class CreditAccount extends DurableObject<Env> {
       return auth.ok ? this.#ledger.hold(input, now) : auth;
     });
     if (result.ok && !result.replayed) this.#alarm.arm(result.expiresAt);
+    if (!result.ok && result.reason === "background_floor") {
+      void this.#alerts.backgroundRefused(now, input.operation, input.maxCostMicros);
+    }
     return result;
   }
 

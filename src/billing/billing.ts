@@ -51,13 +51,23 @@ export class Billing {
     const b = this.row();
     const rules = BillingSettings.settingsOf(b);
     if (!rules) return null;
+    // While the card is pending, the settings shown are the ones that apply once it is saved.
+    const topUp = BillingSettings.showsPending(b) ? (b.pending_top_up_micros ?? b.top_up_micros) : b.top_up_micros;
     return {
       ...rules,
-      topUpMicros: b.top_up_micros ?? 0,
+      topUpMicros: topUp ?? 0,
       cardBrand: b.card_brand,
       cardLast4: b.card_last4,
       confirmUrl: this.#parts.recharges.confirmUrl(),
+      cardSaved: b.payment_method_id !== null,
     };
+  }
+
+  /** `/stopCredits`: false when auto-recharge was not on. */
+  stopAutoRecharge(): boolean {
+    const stopped = this.#parts.ports.tx(() => this.#parts.settings.autoStopped());
+    if (stopped) log("info", "auto_recharge_stopped", { instanceId: this.#parts.ports.instanceId() });
+    return stopped;
   }
 
   lastRecharge(): { at: number; amountMicros: number; status: string } | null {

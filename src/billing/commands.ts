@@ -1,6 +1,6 @@
 import type { Config } from "../env";
 import { describeError, log } from "../log";
-import { parseOwnerAmount } from "../money";
+import { parseSettings, parseTopUp } from "../telegram/command-args";
 import * as texts from "../telegram/texts";
 import type { Job } from "../telegram/updates";
 import type { Billing } from "./billing";
@@ -21,69 +21,8 @@ export interface BillingCommandContext {
   apply(fx: BillingEffects): void;
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
-
-/** `{topUpAmount}:{rechargeAt}` as the SPEC's amount rules say; every refusal names the problem and shows an example. */
-export function parseSettings(
-  command: "setupCredits" | "changeCreditsTopUp",
-  args: readonly string[],
-  config: Config,
-): Parsed<{ topUpMicros: number; rechargeAtMicros: number }> {
-  const example = command === "setupCredits" ? texts.setupCommand() : texts.changeCommand(750_000_000, 200_000_000);
-  if (args.length < 2) return { ok: false, message: texts.settingsProblem({ kind: "missing_parts", command }) };
-  if (args.length > 2) return { ok: false, message: texts.settingsProblem({ kind: "too_many_parts", command }) };
-  const topUp = parseOwnerAmount(args[0] ?? "");
-  if (!topUp.ok) return { ok: false, message: texts.amountProblem(topUp.problem, "top-up", example) };
-  const rechargeAt = parseOwnerAmount(args[1] ?? "");
-  if (!rechargeAt.ok) return { ok: false, message: texts.amountProblem(rechargeAt.problem, "threshold", example) };
-  if (topUp.micros < config.minTopUpMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "top_up_below_min", command, minMicros: config.minTopUpMicros }),
-    };
-  }
-  if (topUp.micros > config.maxTopUpMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "top_up_above_max", command, maxMicros: config.maxTopUpMicros }),
-    };
-  }
-  if (rechargeAt.micros < config.minRechargeAtMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "threshold_below_min", command, minMicros: config.minRechargeAtMicros }),
-    };
-  }
-  // A threshold above the largest top-up would start recharges back to back (until the daily limit).
-  if (rechargeAt.micros > config.maxTopUpMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "threshold_above_max", command, maxMicros: config.maxTopUpMicros }),
-    };
-  }
-  return { ok: true, value: { topUpMicros: topUp.micros, rechargeAtMicros: rechargeAt.micros } };
-}
-
-export function parseTopUp(args: readonly string[], config: Config): Parsed<number> {
-  const command = "topUp" as const;
-  if (args.length < 1) return { ok: false, message: texts.settingsProblem({ kind: "missing_parts", command }) };
-  if (args.length > 1) return { ok: false, message: texts.settingsProblem({ kind: "too_many_parts", command }) };
-  const amount = parseOwnerAmount(args[0] ?? "");
-  if (!amount.ok) return { ok: false, message: texts.amountProblem(amount.problem, "amount", texts.topUpCommand()) };
-  if (amount.micros < config.minManualTopUpMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "top_up_below_min", command, minMicros: config.minManualTopUpMicros }),
-    };
-  }
-  if (amount.micros > config.maxTopUpMicros) {
-    return {
-      ok: false,
-      message: texts.settingsProblem({ kind: "top_up_above_max", command, maxMicros: config.maxTopUpMicros }),
-    };
-  }
-  return { ok: true, value: amount.micros };
-}
+// The values of the amount commands are checked in one place with `/clientLimit`'s (every problem at once).
+export { parseSettings, parseTopUp };
 
 /** The billing owner commands. Bad input changes nothing; a Stripe outage says so and changes nothing. */
 export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandContext): Promise<void> {
@@ -104,9 +43,14 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const { topUpMicros, rechargeAtMicros } = parsed.value;
         const fx = new BillingEffects();
+        const wasOn = ctx.billing.view()?.enabled === true;
         const changed = ctx.billing.changeSettings(fx, topUpMicros, rechargeAtMicros);
         await ctx.reply(
-          changed ? texts.settingsChanged(topUpMicros, rechargeAtMicros, changed) : texts.needCardFirst(),
+          !changed
+            ? texts.needCardFirst()
+            : wasOn
+              ? texts.settingsChanged(topUpMicros, rechargeAtMicros, changed)
+              : texts.autoRechargeOnAgain(topUpMicros, rechargeAtMicros, changed),
         );
         ctx.apply(fx);
         return;
@@ -118,6 +62,15 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         await ctx.reply(texts.checkoutLink("topup", { amountMicros: parsed.value }), {
           button: { text: texts.checkoutButton("topup", parsed.value), url },
         });
+        return;
+      }
+      case "stopcredits": {
+        const before = ctx.billing.view();
+        const stopped = ctx.billing.stopAutoRecharge();
+        const after = ctx.billing.view();
+        await ctx.reply(
+          stopped && after ? texts.autoRechargeStopped(after) : texts.autoRechargeAlreadyOff(after ?? before),
+        );
         return;
       }
       case "billing": {

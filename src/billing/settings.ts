@@ -16,6 +16,8 @@ export interface BillingRow extends Record<string, SqlStorageValue> {
   auto_enabled: number;
   status: "active" | "failing" | "needs_confirmation" | "daily_limit";
   pending_session_id: string | null;
+  pending_top_up_micros: number | null;
+  pending_recharge_at_micros: number | null;
   daily_limit_notified_day: number | null;
   /** 1 when the next drop to the threshold may start an automatic recharge (one per crossing). */
   recharge_armed: number;
@@ -48,7 +50,8 @@ export class BillingSettings {
     this.#row ??= this.sql
       .exec<BillingRow>(
         `SELECT customer_id, payment_method_id, card_brand, card_last4, top_up_micros, recharge_at_micros, auto_enabled,
-                status, pending_session_id, daily_limit_notified_day, recharge_armed, card_requested_at
+                status, pending_session_id, pending_top_up_micros, pending_recharge_at_micros, daily_limit_notified_day,
+                recharge_armed, card_requested_at
          FROM billing`,
       )
       .one();
@@ -59,14 +62,24 @@ export class BillingSettings {
     this.#row = undefined;
   }
 
-  /** The part of the view the spending rules need, from a row already read (no extra query). */
+  /**
+   * The part of the view the spending rules need, from a row already read (no extra query). Off with a card
+   * link open is `pending_card`, and shows the settings that link was made with (they apply when the card
+   * is saved); off without one is the owner's `/stopCredits` (the card and the settings stay).
+   */
   static settingsOf(b: BillingRow): Pick<AutoRechargeView, "enabled" | "status" | "rechargeAtMicros"> | null {
     if (b.top_up_micros === null && b.pending_session_id === null) return null;
+    const pending = BillingSettings.showsPending(b);
     return {
       enabled: b.auto_enabled === 1,
-      status: b.auto_enabled !== 1 ? "pending_card" : b.status,
-      rechargeAtMicros: b.recharge_at_micros ?? 0,
+      status: pending ? "pending_card" : b.status,
+      rechargeAtMicros: (pending ? b.pending_recharge_at_micros : b.recharge_at_micros) ?? b.recharge_at_micros ?? 0,
     };
+  }
+
+  /** Auto-recharge is off and a card link is open: what the owner sees are that link's settings. */
+  static showsPending(b: BillingRow): boolean {
+    return b.auto_enabled !== 1 && b.pending_session_id !== null;
   }
 
   // ---------------------------------------------------------------- transitions
@@ -131,11 +144,21 @@ export class BillingSettings {
     );
   }
 
-  /** `/changeCreditsTopUp`: only with a saved card and auto-recharge on. */
+  /** `/changeCreditsTopUp`: only with a saved card; turns auto-recharge on again after `/stopCredits`. */
   settingsChanged(topUpMicros: number, rechargeAtMicros: number): boolean {
     const b = this.row();
-    if (!b.payment_method_id || b.auto_enabled !== 1) return false;
-    this.#set("top_up_micros = ?, recharge_at_micros = ?", topUpMicros, rechargeAtMicros);
+    if (!b.payment_method_id) return false;
+    this.#set("top_up_micros = ?, recharge_at_micros = ?, auto_enabled = 1", topUpMicros, rechargeAtMicros);
+    return true;
+  }
+
+  /**
+   * `/stopCredits`: no automatic recharge starts from now on. The card, the settings and a recharge already
+   * in flight stay (it finishes); `/changeCreditsTopUp` or a saved card turns it on again.
+   */
+  autoStopped(): boolean {
+    if (this.row().auto_enabled !== 1) return false;
+    this.#set("auto_enabled = 0");
     return true;
   }
 

@@ -26,10 +26,12 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   low_warning: string | null;
   low_warning_micros: number | null;
   registered: number;
+  /** The owner's `/clientLimit` (0: off); NULL: the configured default. */
+  client_limit_micros: number | null;
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered, client_limit_micros";
 
 /**
  * The account row as last read, or undefined when it must be read again; shared by every store on the
@@ -162,6 +164,34 @@ export class AccountRowStore {
   /** Telegram refused the warning: given back, unless another kind was claimed since. */
   releaseLowWarning(kind: string): void {
     this.#update("low_warning = NULL, low_warning_micros = NULL WHERE low_warning = ?", kind);
+  }
+
+  /**
+   * The owner's notice that background work (`operation`) was refused by the floor is `day`'s to send: false
+   * when that kind's notice of this day (or a later one) went out already. One row per kind in `floor_notices`.
+   */
+  claimFloorNotice(operation: string, day: number): boolean {
+    return (
+      this.sql
+        .exec(
+          `INSERT INTO floor_notices (operation, day) VALUES (?, ?)
+           ON CONFLICT (operation) DO UPDATE SET day = excluded.day WHERE floor_notices.day < excluded.day
+           RETURNING day`,
+          operation,
+          day,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** Telegram refused the notice: the day is given back (unless another claim took it meanwhile), so a later refusal tells. */
+  releaseFloorNotice(operation: string, day: number): void {
+    this.sql.exec("DELETE FROM floor_notices WHERE operation = ? AND day = ?", operation, day);
+  }
+
+  /** The owner's `/clientLimit`: micros per client and UTC day, 0 for no limit, null for the configured default. */
+  setClientLimit(micros: number | null): void {
+    this.#update("client_limit_micros = ?", micros);
   }
 
   /** The bot token sealed again under the current key, only over the value that was opened. */

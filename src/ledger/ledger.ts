@@ -258,7 +258,16 @@ export class Ledger {
   /** `/stats`: expired holds give their reservations back first, so the report starts from what is available now. */
   stats(now: number): Omit<StatsSnapshot, "autoRecharge" | "lastRecharge"> {
     this.expireHolds(now);
-    return this.rollups.stats(now, this.view());
+    const capMicros = this.clientLimitMicros();
+    return {
+      ...this.rollups.stats(now, this.view()),
+      clientLimit: { capMicros, reachedToday: capMicros > 0 ? this.rollups.endUsersAtCapToday(now, capMicros) : 0 },
+    };
+  }
+
+  /** What one end user may cost per UTC day: the owner's `/clientLimit`, else the configured default; 0: no limit. */
+  clientLimitMicros(): number {
+    return this.account()?.client_limit_micros ?? this.config.endUserDailyCapMicros;
   }
 
   /** Expired holds give their reservation back; returns how much was freed. */

@@ -105,6 +105,26 @@ export class Rollups {
   }
 
   /**
+   * End users who reached the daily cap today: one more answer (its worst case) would take them past it, so
+   * the bot declines them until tomorrow (the rule of the bot's answers). Only users seen today can have
+   * spent today: an index range on `last_seen_at`.
+   */
+  endUsersAtCapToday(now: number, capMicros: number): number {
+    this.catchUpRollups();
+    const day = dayOf(now);
+    return this.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM end_users
+         WHERE last_seen_at >= ? AND spend_day = ? AND spend_day_micros + ? > ?`,
+        day * DAY_MS,
+        day,
+        this.config.answerWorstCaseMicros,
+        capMicros,
+      )
+      .one().n;
+  }
+
+  /**
    * Never less than the last 24 hours' spend: the exact sum read at most a minute ago plus everything
    * spent since (as the window slides it only drops old spend). A balance at or above it has a day of
    * runway, so the debit skips the exact query; below it, the caller asks `spendOverHours`.
@@ -201,7 +221,11 @@ export class Rollups {
       avgCostPerAnswerMicros: answers30 && answers30.n > 0 ? Math.round(answers30.cost / answers30.n) : null,
       unansweredWhileOut30d: d30.get("unanswered")?.n ?? 0,
       runwayHours: runwayHours(view.balanceMicros, spend7, 7 * 24),
-      recommendedRechargeAtMicros: recommendedRechargeAt(spend7, 7, this.config.minRechargeAtMicros),
+      // Never above what `/setupCredits` accepts as a threshold, so the suggested command is always accepted.
+      recommendedRechargeAtMicros: Math.min(
+        recommendedRechargeAt(spend7, 7, this.config.minRechargeAtMicros),
+        Math.max(this.config.minRechargeAtMicros, this.config.maxTopUpMicros),
+      ),
     };
   }
 }

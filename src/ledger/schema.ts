@@ -256,6 +256,10 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // refused it (it goes with the owner's first message); NULL for accounts from before it (nothing owed).
   `ALTER TABLE billing ADD COLUMN invoice_email TEXT;
    ALTER TABLE account ADD COLUMN welcome TEXT;`,
+  // Owner controls: the owner's daily limit per client (`/clientLimit`; NULL: END_USER_DAILY_CAP_USD), and the
+  // day the owner was last told that background work of a kind was refused by the floor (once a day per kind).
+  `ALTER TABLE account ADD COLUMN client_limit_micros INTEGER;
+   CREATE TABLE IF NOT EXISTS floor_notices (operation TEXT PRIMARY KEY, day INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -174,6 +174,8 @@ export interface AutoRechargeView {
   status: AutoRechargeStatus;
   /** Hosted invoice link when the last recharge needs the owner's confirmation. */
   confirmUrl: string | null;
+  /** A card is saved (also while auto-recharge is turned off with `/stopCredits`). */
+  cardSaved?: boolean;
 }
 
 /** Everything `/stats` shows, computed by the CreditAccount from its rollups. */
@@ -192,4 +194,6 @@ export interface StatsSnapshot {
   /** Hours until the balance is gone at the last 7 days' burn rate; null without recent spend. */
   runwayHours: number | null;
   recommendedRechargeAtMicros: number;
+  /** The daily limit per client (`/clientLimit`; 0 = off) and how many clients reached it today (UTC). */
+  clientLimit?: { capMicros: number; reachedToday: number };
 }

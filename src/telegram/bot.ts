@@ -4,6 +4,7 @@ import { tokenCostMicros } from "../ai/pricing";
 import { type Config, MAX_ANSWER_TOKENS } from "../env";
 import type { AutoRechargeView, Outcome, StatsSnapshot } from "../ledger/types";
 import { log } from "../log";
+import { parseClientLimit } from "./command-args";
 import { detectBalanceQuestion } from "./intent";
 import { type SendResult, sendText, splitMessage } from "./sender";
 import * as texts from "./texts";
@@ -36,6 +37,8 @@ export interface AccountPort {
   balance(): { balanceMicros: number; availableMicros: number };
   autoRecharge(): AutoRechargeView | null;
   stats(): StatsSnapshot;
+  /** The owner's `/clientLimit` (0: off); `null` goes back to the configured default. */
+  setClientLimit(micros: number | null): void;
 }
 
 export interface BotDeps {
@@ -44,6 +47,7 @@ export interface BotDeps {
   aiApiKey: string;
   systemPrompt: string | null;
   ownerChatId: number;
+  /** What one end user may cost per UTC day (the owner's `/clientLimit`, else the configured default); 0: no limit. */
   endUserDailyCapMicros: number;
   account: AccountPort;
   /** Owner commands that belong to billing (Stripe); answered by the billing module. */
@@ -79,7 +83,7 @@ export async function handleJob(job: Job, deps: BotDeps): Promise<void> {
       await reply(deps, job.chatId, texts.notOwnerRefusal());
       return;
     case "owner_unknown_command":
-      await reply(deps, job.chatId, texts.helpText());
+      await reply(deps, job.chatId, helpText(deps));
       return;
     case "owner_command":
       return ownerCommand(job, deps);
@@ -108,12 +112,30 @@ async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: 
     }
     case "help":
     case "start":
-      await reply(deps, job.chatId, texts.helpText());
+      await reply(deps, job.chatId, helpText(deps));
       return;
+    case "clientlimit": {
+      const parsed = parseClientLimit(job.args, deps.config);
+      if (!parsed.ok) {
+        await reply(deps, job.chatId, parsed.message);
+        return;
+      }
+      deps.account.setClientLimit(parsed.value);
+      await reply(deps, job.chatId, texts.clientLimitSet(parsed.value));
+      return;
+    }
     default:
       if (deps.billing) return deps.billing(job);
-      await reply(deps, job.chatId, texts.helpText());
+      await reply(deps, job.chatId, helpText(deps));
   }
+}
+
+/** `/help` with the configured limits and the owner's settings now. */
+function helpText(deps: BotDeps): string {
+  return texts.helpText(deps.config, {
+    autoRecharge: deps.account.autoRecharge(),
+    clientLimitMicros: deps.endUserDailyCapMicros,
+  });
 }
 
 /**
@@ -125,7 +147,8 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
   const { account, config } = deps;
   let stored = account.storedAnswer();
   if (!stored) {
-    if (capped && account.spentToday(endUserId) + config.answerWorstCaseMicros > deps.endUserDailyCapMicros) {
+    const cap = deps.endUserDailyCapMicros;
+    if (capped && cap > 0 && account.spentToday(endUserId) + config.answerWorstCaseMicros > cap) {
       await reply(deps, chatId, texts.userDailyCapReached("en"));
       return;
     }

@@ -19,6 +19,8 @@ export const OWNER_COMMANDS = [
   "changecreditstopup",
   "topup",
   "invoices",
+  "stopcredits",
+  "clientlimit",
 ] as const;
 export type OwnerCommand = (typeof OWNER_COMMANDS)[number];
 

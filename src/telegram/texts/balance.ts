@@ -1,7 +1,14 @@
 import type { AutoRechargeView } from "../../ledger/types";
 import { formatUsd } from "../../money";
 import type { Lang } from "../types";
-import { cardLabel, DEFAULT_RECHARGE_AT_MICROS, DEFAULT_TOP_UP_MICROS, EXAMPLES, setupCommand } from "./format";
+import {
+  cardLabel,
+  changeCommand,
+  DEFAULT_RECHARGE_AT_MICROS,
+  DEFAULT_TOP_UP_MICROS,
+  EXAMPLES,
+  setupCommand,
+} from "./format";
 import { TEXTS } from "./localized";
 import { rechargeState } from "./recharge-state";
 
@@ -43,6 +50,11 @@ export function balanceAnswer(lang: Lang, v: BalanceAnswerInput): string {
       break;
     case "pending_card":
       lines.push(t.rechargePendingCard(setup));
+      break;
+    case "stopped":
+      lines.push(
+        t.rechargeStopped(card, changeCommand(ar?.topUpMicros ?? DEFAULT_TOP_UP_MICROS, ar?.rechargeAtMicros ?? 0)),
+      );
       break;
   }
   return lines.join("\n");

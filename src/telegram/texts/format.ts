@@ -133,8 +133,15 @@ export function topUpCommand(amountMicros = DEFAULT_MANUAL_TOP_UP_MICROS): strin
   return `/topUp:${commandAmount(amountMicros)}`;
 }
 
+export const DEFAULT_CLIENT_LIMIT_MICROS = 2 * MICROS_PER_USD;
+
+export function clientLimitCommand(micros = DEFAULT_CLIENT_LIMIT_MICROS): string {
+  return `/clientLimit:${commandAmount(micros)}`;
+}
+
 export const EXAMPLES = {
   setupCredits: setupCommand(),
   changeCreditsTopUp: changeCommand(750 * MICROS_PER_USD, 200 * MICROS_PER_USD),
   topUp: topUpCommand(),
+  clientLimit: clientLimitCommand(),
 } as const;

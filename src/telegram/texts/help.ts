@@ -1,6 +1,8 @@
 /** `/help`, the command menu, and the refusal for anyone but the owner. */
+import type { AutoRechargeView } from "../../ledger/types";
 import { formatUsd } from "../../money";
 import { EXAMPLES } from "./format";
+import { settingsNow } from "./owner-controls";
 
 export interface HelpLimits {
   minTopUpMicros: number;
@@ -9,13 +11,23 @@ export interface HelpLimits {
   minManualTopUpMicros: number;
 }
 
-/** All owner commands with one line each and an example. Limits are shown when the caller passes them. */
-export function helpText(limits?: HelpLimits): string {
+/** The owner's current settings, shown on top of `/help`. */
+export interface HelpState {
+  autoRecharge: AutoRechargeView | null;
+  clientLimitMicros: number;
+}
+
+/**
+ * All owner commands with one line each and an example. Limits are shown when the caller passes them, and
+ * the owner's current settings when `state` is given.
+ */
+export function helpText(limits?: HelpLimits, state?: HelpState): string {
   const setupLimits = limits
     ? ` (top-up ${formatUsd(limits.minTopUpMicros)}–${formatUsd(limits.maxTopUpMicros)}, threshold at least ${formatUsd(limits.minRechargeAtMicros)})`
     : "";
   const topUpLimit = limits ? ` (at least ${formatUsd(limits.minManualTopUpMicros)})` : "";
   return [
+    ...(state ? [settingsNow(state.autoRecharge, state.clientLimitMicros), ""] : []),
     "Owner commands:",
     "",
     "/balance — your credit balance and auto-recharge status. Example: /balance",
@@ -23,7 +35,9 @@ export function helpText(limits?: HelpLimits): string {
     "/stats — spend, answers, users, runway and a recommended threshold. Example: /stats",
     `/setupCredits:{topUpAmount}:{rechargeAt} — turn on auto-recharge: when the balance drops to rechargeAt, your card is charged topUpAmount and that many credits are added. Example: ${EXAMPLES.setupCredits}${setupLimits}`,
     `/changeCreditsTopUp:{newTopUpAmount}:{newRechargeAt} — change both auto-recharge values at once. Example: ${EXAMPLES.changeCreditsTopUp}`,
+    "/stopCredits — turn auto-recharge off; the card stays saved and a recharge already under way finishes. /setupCredits or /changeCreditsTopUp turns it on again. Example: /stopCredits",
     `/topUp:{amount} — buy credits once by card. Example: ${EXAMPLES.topUp}${topUpLimit}`,
+    `/clientLimit:{usd} — what one client may cost you per day (UTC); 0 turns the limit off. Example: ${EXAMPLES.clientLimit}`,
     "/invoices — your latest recharges with links to the invoices. Example: /invoices",
     "/billing — your billing page at Stripe: card, billing name, address, tax ID and every invoice. Example: /billing",
     "/invoiceEmail:{email} — where Stripe emails your invoices and receipts. Example: /invoiceEmail:name@example.com",
@@ -39,7 +53,9 @@ export const MENU_COMMANDS: { command: string; description: string }[] = [
   { command: "stats", description: "Spend, answers, runway and a recommended threshold" },
   { command: "setupcredits", description: "Turn on auto-recharge, e.g. /setupCredits:500:100" },
   { command: "changecreditstopup", description: "Change auto-recharge amounts, e.g. /changeCreditsTopUp:750:200" },
+  { command: "stopcredits", description: "Turn auto-recharge off (the card stays saved)" },
   { command: "topup", description: "Buy credits once, e.g. /topUp:100" },
+  { command: "clientlimit", description: "Daily cost limit per client, e.g. /clientLimit:2" },
   { command: "invoices", description: "Latest recharges and invoices" },
   { command: "billing", description: "Card, billing details, tax ID and every invoice (Stripe)" },
   { command: "invoiceemail", description: "Where invoices are emailed, e.g. /invoiceEmail:name@example.com" },

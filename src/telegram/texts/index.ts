@@ -34,6 +34,7 @@ export { answerFailed, nonTextMessage, userDailyCapReached } from "./client";
 export {
   cardLabel,
   changeCommand,
+  clientLimitCommand,
   commandAmount,
   EXAMPLES,
   escapeHtml,
@@ -43,7 +44,7 @@ export {
   statusLabel,
   topUpCommand,
 } from "./format";
-export type { HelpLimits } from "./help";
+export type { HelpLimits, HelpState } from "./help";
 export { helpText, MENU_COMMANDS, notOwnerRefusal } from "./help";
 export {
   billingPortalButton,
@@ -53,8 +54,16 @@ export {
   invoiceEmailProblem,
   invoiceEmailSet,
 } from "./invoice-email";
-export type { OwnerAmountCommand, SettingsProblem } from "./problems";
-export { amountProblem, settingsProblem } from "./problems";
+export type { BackgroundRefusedInput } from "./owner-controls";
+export {
+  autoRechargeAlreadyOff,
+  autoRechargeOnAgain,
+  autoRechargeStopped,
+  backgroundRefused,
+  clientLimitSet,
+} from "./owner-controls";
+export type { CommandProblem, OwnerAmountCommand, OwnerArgsCommand, SettingsProblem } from "./problems";
+export { amountProblem, commandProblems, settingsProblem } from "./problems";
 export type { RechargeState } from "./recharge-state";
 export { rechargeState } from "./recharge-state";
 export { statsReport } from "./stats";

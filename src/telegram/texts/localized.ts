@@ -13,6 +13,7 @@ interface LocalizedTexts {
   rechargeNeedsConfirmation(url: string | null, topUp: string): string;
   rechargeDailyLimit(topUp: string): string;
   rechargePendingCard(setup: string): string;
+  rechargeStopped(card: string | null, change: string): string;
   userDailyCapReached: string;
   answerFailed: string;
   nonTextMessage: string;
@@ -36,6 +37,8 @@ const EN: LocalizedTexts = {
     `Auto-recharge: paused for today — the daily number of recharges is used up. To add credits now, send ${topUp}.`,
   rechargePendingCard: (setup) =>
     `Auto-recharge: waiting for your card to be saved. Open the link you got after /setupCredits, or send ${setup} again for a new link.`,
+  rechargeStopped: (card, change) =>
+    `Auto-recharge: off — you turned it off with /stopCredits${card ? `; your card ${card} stays saved` : ""}. To turn it on again, send ${change}.`,
   userDailyCapReached: "You've reached today's message limit. Please come back tomorrow — thank you for understanding!",
   answerFailed: "Sorry, I can't answer right now. Please try again in a minute.",
   nonTextMessage: "Sorry, I can only read text messages. Please type your question.",
@@ -59,6 +62,8 @@ const CS: Partial<LocalizedTexts> = {
     `Automatické dobíjení: pro dnešek pozastaveno — denní počet dobití je vyčerpán. Kredit hned dobijete příkazem ${topUp}.`,
   rechargePendingCard: (setup) =>
     `Automatické dobíjení: čeká na uložení karty. Otevřete odkaz, který přišel po /setupCredits, nebo pošlete ${setup} znovu pro nový odkaz.`,
+  rechargeStopped: (card, change) =>
+    `Automatické dobíjení: vypnuto příkazem /stopCredits${card ? `; karta ${card} zůstává uložená` : ""}. Znovu ho zapnete příkazem ${change}.`,
   userDailyCapReached: "Pro dnešek jste vyčerpali limit zpráv. Ozvěte se prosím zítra — děkujeme za pochopení!",
   answerFailed: "Omlouvám se, teď nemohu odpovědět. Zkuste to prosím za minutu.",
   nonTextMessage: "Omlouvám se, umím číst jen textové zprávy. Napište prosím svůj dotaz.",

@@ -12,6 +12,7 @@ import {
   setupCommand,
   statusLabel,
 } from "./format";
+import { clientLimitLabel } from "./owner-controls";
 import { hasCard, type RechargeState, rechargeState } from "./recharge-state";
 
 const OPERATION_LABELS: Record<Operation, string> = {
@@ -27,6 +28,7 @@ const RECHARGE_STATE_LABELS: Record<RechargeState, string> = {
   needs_confirmation: "needs confirmation",
   daily_limit: "paused, daily limit",
   pending_card: "waiting for card",
+  stopped: "off (turned off)",
 };
 
 /** Threshold suggestions cover about this many days of spend if the card fails (shown to the owner). */
@@ -93,6 +95,16 @@ export function statsReport(s: StatsSnapshot): { text: string; parseMode: "HTML"
     ),
   );
   lines.push(`Unanswered while out of credits (30 days): ${s.unansweredWhileOut30d}`);
+  if (s.clientLimit) {
+    const { capMicros, reachedToday } = s.clientLimit;
+    lines.push(
+      escapeHtml(
+        capMicros === 0
+          ? "Limit per client: off (/clientLimit sets one)"
+          : `Limit per client: ${clientLimitLabel(capMicros)}, reached today by ${reachedToday} ${reachedToday === 1 ? "client" : "clients"}`,
+      ),
+    );
+  }
 
   lines.push("<b>Outlook</b>");
   const last = s.lastRecharge;
@@ -115,7 +127,10 @@ export function statsReport(s: StatsSnapshot): { text: string; parseMode: "HTML"
       ar !== null && hasCard(state)
         ? changeCommand(ar.topUpMicros, rec)
         : setupCommand(
-            Math.max(ar?.topUpMicros ?? DEFAULT_TOP_UP_MICROS, Math.ceil(rec / MICROS_PER_USD) * MICROS_PER_USD),
+            Math.max(
+              ar && ar.topUpMicros > 0 ? ar.topUpMicros : DEFAULT_TOP_UP_MICROS,
+              Math.ceil(rec / MICROS_PER_USD) * MICROS_PER_USD,
+            ),
             rec,
           );
     lines.push(`It covers ~${RECOMMENDATION_DAYS} days if a card payment fails. Apply:`);
