@@ -38,8 +38,11 @@ export interface KnownBalance {
 
 export interface AlertPorts {
   tx<T>(fn: () => T): T;
-  /** Sends to the owner's chat; false when Telegram did not take it. */
-  notify(text: string): Promise<boolean>;
+  /**
+   * Sends to the owner's chat, after the owner's earlier messages; false when Telegram did not take it.
+   * `stillTrue` is asked before every attempt: a message whose fact ended while it waited is dropped.
+   */
+  notify(text: string, stillTrue?: () => boolean): Promise<boolean>;
 }
 
 export class Alerts {
@@ -86,6 +89,7 @@ export class Alerts {
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const sent = await this.ports.notify(
       texts.outOfCreditsNow(this.ledger.view().balanceMicros, outReason(this.billing.view())),
+      this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
   }
@@ -119,6 +123,7 @@ export class Alerts {
           ? { topUpMicros: autoRecharge.topUpMicros, rechargeAtMicros: autoRecharge.rechargeAtMicros }
           : {}),
       }),
+      this.#sameEpisode(account?.out_since ?? null),
     );
     if (sent) return "alerted";
     this.ports.tx(() => this.ledger.row.releaseAlertHour(hour, claim.previous));
@@ -213,6 +218,14 @@ export class Alerts {
     if (kind === null) return null;
     this.ledger.row.claimLowWarning(kind, balanceMicros);
     return { kind, balanceMicros, runway, autoRecharge: this.billing.view() };
+  }
+
+  /** True while the out-of-credits episode that began at `outSince` goes on. */
+  #sameEpisode(outSince: number | null): () => boolean {
+    return () => {
+      const account = this.ledger.account();
+      return account !== null && account.out_since !== null && account.out_since === outSince;
+    };
   }
 
   async #sendEarlyWarning(claim: WarningClaim): Promise<void> {

@@ -49,6 +49,8 @@ function sendOptions(options: NotifyOptions) {
  * Also the one way to write to the owner.
  */
 export class BotJobs {
+  /** The owner's messages in order: each waits for the one before it (which never rejects). */
+  #ownerLine: Promise<unknown> = Promise.resolve();
   readonly #pool: InboxPool;
   #draining: Promise<void> | null = null;
 
@@ -84,12 +86,24 @@ export class BotJobs {
     await this.#draining;
   }
 
-  /** A message to the owner's chat; false when Telegram did not take it (the caller may give its claim back). */
-  async notifyOwner(text: string): Promise<boolean> {
+  /**
+   * A message to the owner's chat; false when Telegram did not take it (the caller may give its claim back).
+   * The owner's messages go out one at a time, in the order they were decided: a message retried after a
+   * Telegram error is never overtaken by a later one ("credits are back" before the "out of credits" it
+   * answers). `stillTrue` drops a message whose fact ended while it waited (counted as sent).
+   */
+  notifyOwner(text: string, stillTrue?: () => boolean): Promise<boolean> {
+    const turn = this.#ownerLine.then(() => this.#sendToOwner(text, stillTrue));
+    this.#ownerLine = turn;
+    return turn;
+  }
+
+  async #sendToOwner(text: string, stillTrue?: () => boolean): Promise<boolean> {
     const account = this.ledger.account();
     if (!account) return false;
     try {
-      return (await sendText(await this.botToken.telegram(), account.owner_telegram_id, text)).ok;
+      const options = stillTrue ? { stillTrue } : {};
+      return (await sendText(await this.botToken.telegram(), account.owner_telegram_id, text, options)).ok;
     } catch (error) {
       log("warn", "owner_notification_failed", { instanceId: account.instance_id, error: describeError(error) });
       return false;

@@ -84,7 +84,7 @@ export class CreditAccount extends DurableObject<Env> {
     this.#botToken = new BotToken(env, this.#config, this.#ledger, (fn) => this.#tx(fn));
     this.#alerts = new Alerts(this.#sql, this.#ledger, this.#billing, this.#config, {
       tx: (fn) => this.#tx(fn),
-      notify: (text) => this.#jobs.notifyOwner(text),
+      notify: (text, stillTrue) => this.#jobs.notifyOwner(text, stillTrue),
     });
     this.#after = new AfterChange(
       (fn) => this.#tx(fn),

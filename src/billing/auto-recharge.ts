@@ -310,10 +310,13 @@ async function failedStep(parts: BillingParts, fx: BillingEffects, r: RechargeRo
 export async function reconcile(parts: BillingParts, fx: BillingEffects, now: number): Promise<number> {
   await driveDue(parts, fx, now);
   const stripe = parts.ports.stripe();
-  const open = parts.recharges.openInvoices(10);
+  const open = parts.recharges.openInvoices(10, now);
   for (const r of open) {
     const invoice = await stripe.invoices.retrieve(r.invoice_id ?? "");
     if (invoice.status === "paid") creditInvoice(parts, fx, invoice, "reconcile");
+    else if (r.status === "failed" && (invoice.status === "void" || invoice.status === "uncollectible")) {
+      parts.ports.tx(() => parts.recharges.invoiceClosed(r));
+    }
   }
   const checkouts = parts.recharges.openCheckouts(10);
   for (const r of checkouts) {

@@ -15,6 +15,12 @@
  * Nothing outside this file writes the table.
  */
 
+/**
+ * How long a recharge that failed at the pay step is still checked with Stripe by the hourly run: its invoice
+ * stays open and payable on its hosted page. Also the cron's window (src/cron/hourly.ts).
+ */
+export const PAYABLE_AFTER_FAILURE_MS = 30 * 86_400_000;
+
 export type RechargeStatus = "pending" | "open" | "paid" | "failed" | "expired" | "void";
 export type RechargeStep = "invoice" | "item" | "finalize" | "pay" | "checkout" | "done";
 
@@ -155,10 +161,20 @@ export class Recharges {
   }
 
   /** Recharges waiting on Stripe or the owner with an invoice: the hourly run asks Stripe about them. */
-  openInvoices(limit: number): RechargeRow[] {
+  /**
+   * Invoices Stripe may still collect: open ones (waiting on the owner's confirmation), and those of recharges
+   * that failed at the pay step (declined, or given up) in the last `PAYABLE_AFTER_FAILURE_MS`: the invoice
+   * stays open at Stripe, and the owner can pay it on its hosted page (Stripe's email links it). Its
+   * `invoice.paid` may be lost; the hourly run asks Stripe, so the payment is credited all the same.
+   */
+  openInvoices(limit: number, now: number): RechargeRow[] {
     return this.sql
       .exec<RechargeRow>(
-        "SELECT * FROM recharges WHERE status = 'open' AND invoice_id IS NOT NULL ORDER BY created_at LIMIT ?",
+        `SELECT * FROM recharges WHERE invoice_id IS NOT NULL
+           AND (status = 'open' OR (status = 'failed' AND step = 'pay' AND updated_at > ?
+                AND failure_code NOT IN ('currency_mismatch', 'amount_mismatch')))
+         ORDER BY created_at LIMIT ?`,
+        now - PAYABLE_AFTER_FAILURE_MS,
         limit,
       )
       .toArray();
@@ -250,6 +266,11 @@ export class Recharges {
       next_attempt_at: at,
       ...(answered5xx ? { key_attempt: r.attempts + 1 } : {}),
     });
+  }
+
+  /** Stripe closed a failed recharge's invoice (void, uncollectible): nothing is payable any more. */
+  invoiceClosed(r: Read): RechargeRow | null {
+    return this.#move(r.id, { ...asRead(r), status: ["failed"], step: "pay" }, { step: "done" });
   }
 
   /** A hard decline of the pay call: no retry until the owner saves a new card. */

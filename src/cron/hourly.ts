@@ -1,4 +1,5 @@
 import { account } from "../api/shared";
+import { PAYABLE_AFTER_FAILURE_MS } from "../billing/recharges";
 import { describeError, log } from "../log";
 
 /** Instances read from D1 per page, and object visits in flight at once. */
@@ -60,11 +61,16 @@ export async function runHourly(env: Env, scheduledTime: number): Promise<Hourly
     [],
     report,
   );
+  // Waiting on Stripe: pending and open recharges, and failed ones whose invoice the owner may still pay
+  // (the object asks Stripe only about those that failed at the pay step).
   const waiting = await pages(
     env.DB,
     `SELECT DISTINCT instance_id AS id FROM recharges
-     WHERE instance_id > ? AND status IN ('pending', 'open') AND updated_at < ? ORDER BY instance_id LIMIT ?`,
-    [scheduledTime - STALE_RECHARGE_MS],
+     WHERE instance_id > ? AND updated_at < ?
+       AND (status IN ('pending', 'open') OR (status = 'failed' AND invoice_id IS NOT NULL AND updated_at > ?
+            AND failure_code NOT IN ('currency_mismatch', 'amount_mismatch')))
+     ORDER BY instance_id LIMIT ?`,
+    [scheduledTime - STALE_RECHARGE_MS, scheduledTime - PAYABLE_AFTER_FAILURE_MS],
     report,
   );
   const ids = [...new Set([...out, ...waiting])];

@@ -41,12 +41,18 @@ export interface SendOptions {
   parseMode?: "HTML";
   keyboard?: InlineKeyboardMarkup;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * For a message that states a fact which may stop being true while the send waits on Telegram (an alert
+   * retried after a 5xx or a 429): asked before every attempt; when false the message is dropped, as sent.
+   */
+  stillTrue?: () => boolean;
 }
 
 /** Sends one message, honouring 429 `retry_after`. Model text goes as plain text so Telegram never rejects its formatting. */
 export async function sendText(api: Api, chatId: number, text: string, options: SendOptions = {}): Promise<SendResult> {
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
+    if (options.stillTrue && !options.stillTrue()) return { ok: true };
     try {
       await api.sendMessage(chatId, text, {
         ...(options.parseMode ? { parse_mode: options.parseMode } : {}),

@@ -1,11 +1,21 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
 import {
   balance,
   buttonUrl,
   debit,
   ledgerKinds,
   OWNER,
+  ownerMessages,
   ownerSays,
   ownerToldMatching,
   postStripeEvent,
@@ -16,7 +26,8 @@ import {
   summary,
   withCard,
 } from "../billing/fixtures";
-import { type Provisioned, provision, stub, USD } from "../helpers";
+import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
+import { failTelegram } from "../telegram/fixtures";
 
 /**
  * Regressions found by the fault simulation (test/faults/simulation.eviction.test.ts), replayed as plain
@@ -106,23 +117,24 @@ describe("regressions found by the fault simulation", () => {
     expect(await balance(inst)).toBe(50 * USD);
   });
 
-  it("I5: a new card does not revive a given-up recharge while another one is in flight (one charge)", async () => {
+  it("I5: after a given-up recharge a debit under the threshold starts none (one per crossing); a new card pays that invoice once", async () => {
     const { inst, customer, relay } = await withCard({ license: "pro", topUp: 250, rechargeAt: 150 }); // $200
     // Stripe fails every pay call for a while: the first recharge gives up after its attempts …
     await stripeControl("fault", { match: { customer, pathSuffix: "/pay" }, kind: "500", count: 9 });
     await debit(inst, "first", 60 * USD); // $140 ≤ $150
     await driveUntil(inst, (rows) => rows[0]?.status === "failed");
-    // … the next debit starts a second one, whose first pay fails too: it waits for its retry.
+    // … the next debit is still under the threshold of the same crossing: no second recharge (the card would be
+    // charged again for one crossing; the owner was told how to fix the card).
     await debit(inst, "second", 1 * USD);
-    await driveUntil(inst, (rows) => rows[1]?.status === "pending" && (rows[1]?.attempts ?? 0) >= 1);
-    // The owner saves a new card meanwhile.
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(inst.id))); i++);
+    expect((await driveUntil(inst, () => true)).map((r) => r.status)).toEqual(["failed"]);
+    // The owner saves a new card: the balance is still under the threshold, so it pays the given-up invoice.
     const reply = await ownerSays(inst, "/setupCredits:250:150");
     const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
     await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_visa" });
     await relay.deliverAll((e) => e.type === "checkout.session.completed");
     const rows = await driveUntil(inst, (r) => !r.some((x) => x.status === "pending" || x.status === "open"));
-    // One recharge was due, so the card is charged once: the given-up one stays given up.
-    expect(rows.map((r) => r.status)).toEqual(["failed", "paid"]);
+    expect(rows.map((r) => r.status)).toEqual(["paid"]);
     expect((await summary(customer)).payments).toBe(1);
     expect(await balance(inst)).toBe((139 + 250) * USD);
   });
@@ -170,5 +182,136 @@ describe("regressions found by the fault simulation", () => {
       .bind(local.id)
       .first<{ status: string; updated_at: number }>();
     expect(copy).toEqual({ status: "open", updated_at: local.updated_at });
+  });
+
+  it("I10: an out-of-credits notice held back by a Telegram error is not sent after the credits came back (seed 20261206, sequence 347)", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
+    const adjust = (key: string, amountMicros: number) =>
+      api(`/admin/instances/${inst.id}/adjustments`, {
+        method: "POST",
+        headers: ADMIN,
+        body: { idempotencyKey: key, amountMicros, reason: "test" },
+      });
+    // The notice's first attempt meets a Telegram 500; the sender tries again half a second later.
+    await failTelegram(inst.botToken, "sendMessage", 500, 1);
+    expect((await adjust("empty", -inst.balanceMicros)).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Meanwhile credits come back: the episode is over before the notice could go out.
+    expect((await adjust("back", 100 * USD)).status).toBe(201);
+    await ownerToldMatching(inst, /Credits are back/);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const told = (await ownerMessages(inst)).map((m) => m.text);
+    const back = told.findIndex((t) => /Credits are back/.test(t));
+    // The owner never reads "out of credits" after "credits are back" for the same episode.
+    expect(told.slice(back + 1).filter((t) => /Out of credits/i.test(t))).toEqual([]);
+  });
+
+  it("L1: a declined recharge the owner paid on its hosted page is credited by the hourly run when invoice.paid is lost (seed 1998793652)", async () => {
+    // The starter's $50 is under the $100 threshold: saving the card starts a recharge, which the card declines.
+    const { inst, customer } = await withCard({
+      license: "starter",
+      topUp: 250,
+      rechargeAt: 100,
+      card: "pm_card_chargeDeclined",
+    });
+    await ownerToldMatching(inst, /declined/i);
+    const open = (await summary(customer)).invoices.filter((i) => i.status === "open");
+    expect(open).toHaveLength(1);
+    // The owner pays that invoice on Stripe's hosted page (from Stripe's email); invoice.paid never arrives.
+    await stripeControl(`invoices/${open[0]?.id}/pay`, { paymentMethod: "pm_card_visa" });
+    expect(await balance(inst)).toBe(50 * USD);
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(inst.id))); i++);
+    // The next hourly run checks what is still payable at Stripe: the payment is credited, once.
+    for (const at of [Date.now() + 3_600_000, Date.now() + 7_200_000]) {
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
+      await waitOnExecutionContext(ctx);
+    }
+    expect(await balance(inst)).toBe(300 * USD);
+    expect((await ledgerKinds(inst)).filter((e) => e.kind === "recharge")).toHaveLength(1);
+  });
+
+  it("I12: a top-up ended by checkout.session.expired is copied to D1 by an alarm armed for it (seed 20261206, sequence 153)", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
+    const reply = await ownerSays(inst, "/topUp:50");
+    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
+    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
+    // Everything due has run (the open top-up is in D1): no alarm is left.
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(inst.id))); i++);
+    await stripeControl(`checkout/${sessionId}/expire-now`, {});
+    const expired = (await stripeEvents(customer)).find((e) => e.type === "checkout.session.expired");
+    expect(await post(expired as StripeEventRecord)).toBe(200);
+    // The top-up ended in the object; an alarm must copy that to D1, where /invoices and cron read it.
+    expect(await runDurableObjectAlarm(stub(inst.id))).toBe(true);
+    const copies = await env.DB.prepare("SELECT status FROM recharges WHERE instance_id = ?")
+      .bind(inst.id)
+      .all<{ status: string }>();
+    expect(copies.results.map((r) => r.status)).toEqual(["expired"]);
+  });
+
+  it("L6: a card save whose customers.update answered 500 after success is saved when Stripe sends the event again (seed 20261206, sequence 51)", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
+    const reply = await ownerSays(inst, "/setupCredits:250:100");
+    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
+    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
+    await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_visa" });
+    // Stripe makes the card the default, then answers 500, and keeps that 500 under the request's key (24 h).
+    await stripeControl("fault", {
+      match: { customer, pathPrefix: `/v1/customers/${customer}`, method: "POST" },
+      kind: "500_after_success",
+      replay: "error",
+      count: 1,
+    });
+    const completed = (await stripeEvents(customer)).find((e) => e.type === "checkout.session.completed");
+    expect(await post(completed as StripeEventRecord)).toBe(502);
+    // Stripe delivers it again: the card is saved, not refused for ever under the kept 500.
+    expect(await post(completed as StripeEventRecord)).toBe(200);
+    await ownerToldMatching(inst, /saved/i);
+    const row = await runInDurableObject(stub(inst.id), (_o, s) =>
+      s.storage.sql
+        .exec<{ payment_method_id: string | null; auto_enabled: number }>(
+          "SELECT payment_method_id, auto_enabled FROM billing",
+        )
+        .one(),
+    );
+    expect(row.payment_method_id).toBeTruthy();
+    expect(row.auto_enabled).toBe(1);
+  });
+});
+
+describe("a Stripe event whose object is reset while it is handled", () => {
+  it("I14: is not acknowledged unrecorded: storage failing mid-event leaves the event for Stripe to send again (seed 1393772715)", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
+    const reply = await ownerSays(inst, "/setupCredits:250:100");
+    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
+    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
+    await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_visa" });
+    const completed = (await stripeEvents(customer)).find((e) => e.type === "checkout.session.completed");
+    const event = completed?.payload as unknown as Stripe.Event;
+    const outcome = await runInDurableObject(stub(inst.id), async (instance, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      let reset = false;
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (reset) throw new Error("Application called abortAllDurableObjects().");
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+      // The runtime reset the object as the event came in: every storage call of the handler throws, as
+      // after an eviction (made exact here by making storage throw, instead of racing a real reset).
+      reset = true;
+      const result = await instance.stripeEvent(event).then(
+        (answer) => ({ answered: answer }),
+        (error: unknown) => ({ threw: String(error) }),
+      );
+      sql.exec = exec;
+      return result;
+    });
+    // "ignored" would be a 200 to Stripe for an event never recorded: lost for good.
+    expect(outcome).not.toEqual({ answered: { ok: true, outcome: "ignored" } });
+    expect(outcome).not.toMatchObject({ answered: { ok: true } });
+    const recorded = await runInDurableObject(stub(inst.id), (_o, s) =>
+      s.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM stripe_events").one(),
+    );
+    expect(recorded.n).toBe(0);
   });
 });
