@@ -186,7 +186,7 @@ export class BotJobs {
         const now = Date.now();
         const result = tx(() => {
           const settled = this.ledger.settle({ holdId, costMicros, fingerprint: key }, now);
-          if (settled.ok) this.inbox.storeAnswer(updateId, answer);
+          if (settled.ok) this.inbox.storeAnswer(updateId, typeof answer === "function" ? answer() : answer);
           return settled;
         });
         if (result.ok && !result.replayed) this.host.after.balanceChanged(now);

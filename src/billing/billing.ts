@@ -149,7 +149,6 @@ export class Billing {
     }
   }
 
-  /** `/setupCredits`: the card link, and what saving the card will do at once (told before saving it). */
   /** `/billing`: a Customer Portal link for the instance's customer that returns to `returnUrl`. */
   billingPortal(returnUrl: string): Promise<string> {
     return billingPortal(this.#parts, returnUrl);
@@ -170,6 +169,7 @@ export class Billing {
     return setInvoiceEmail(this.#parts, email);
   }
 
+  /** `/setupCredits`: the card link, and what saving the card will do at once (told before saving it). */
   setupCheckout(topUpMicros: number, rechargeAtMicros: number): Promise<{ url: string; onSave: ChargeNow }> {
     return setupCheckout(this.#parts, topUpMicros, rechargeAtMicros);
   }

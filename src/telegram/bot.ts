@@ -4,6 +4,7 @@ import { tokenCostMicros } from "../ai/pricing";
 import { type Config, MAX_ANSWER_TOKENS } from "../env";
 import type { AutoRechargeView, Outcome, StatsSnapshot } from "../ledger/types";
 import { log } from "../log";
+import { BALANCE_TOOL, readToolCalls } from "./balance-tool";
 import { parseClientLimit } from "./command-args";
 import { detectBalanceQuestion } from "./intent";
 import { type SendResult, sendText, splitMessage } from "./sender";
@@ -25,8 +26,11 @@ export interface AccountPort {
   updateId: number;
   /** Reserve the worst case of one answer for this update (idempotent per update). */
   holdAnswer(endUserId: string): Outcome<{ holdId: string }>;
-  /** Charge the answer's real cost and store its text, atomically. */
-  settleAnswer(holdId: string, costMicros: number, answer: string): Outcome<{ chargedMicros: number }>;
+  /**
+   * Charge the answer's real cost and store its text, atomically. A function is called inside that transaction,
+   * after the settle (the balance answer reads the balance with this answer's hold already gone).
+   */
+  settleAnswer(holdId: string, costMicros: number, answer: string | (() => string)): Outcome<{ chargedMicros: number }>;
   releaseAnswer(holdId: string): void;
   /** The stored answer of this update if it was already produced and paid (a retried job). */
   storedAnswer(): { text: string; sentParts: number } | null;
@@ -93,10 +97,11 @@ export async function handleJob(job: Job, deps: BotDeps): Promise<void> {
         await reply(deps, job.chatId, balanceText(deps, question.lang));
         return;
       }
-      return answer(deps, job.chatId, String(job.chatId), job.text, false);
+      // The rules missed: the model answers, with the balance tool at hand (in the language /balance uses).
+      return answer(deps, job.chatId, String(job.chatId), job.text, false, "en");
     }
     case "user_text":
-      return answer(deps, job.chatId, String(job.userId), job.text, true);
+      return answer(deps, job.chatId, String(job.userId), job.text, true, null);
   }
 }
 
@@ -142,8 +147,18 @@ function helpText(deps: BotDeps): string {
  * A metered answer: hold the worst case, ask the model, settle the real token cost together
  * with the answer text, then send. A retried job finds the stored answer and only sends what
  * is left, so neither the charge nor the model call happens twice.
+ *
+ * `balanceTool` (the owner's chat only: the language of the balance answer) offers the model `get_credit_balance`;
+ * an answer that calls it is the `/balance` answer and costs nothing (settled at zero: no ledger entry).
  */
-async function answer(deps: BotDeps, chatId: number, endUserId: string, text: string, capped: boolean): Promise<void> {
+async function answer(
+  deps: BotDeps,
+  chatId: number,
+  endUserId: string,
+  text: string,
+  capped: boolean,
+  balanceTool: Lang | null,
+): Promise<void> {
   const { account, config } = deps;
   let stored = account.storedAnswer();
   if (!stored) {
@@ -168,6 +183,7 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
       userText: text.slice(0, MAX_USER_TEXT_CHARS),
       maxTokens: MAX_ANSWER_TOKENS,
       timeoutMs: MODEL_TIMEOUT_MS,
+      ...(balanceTool ? { tools: [BALANCE_TOOL] } : {}),
     });
     if (!completion.ok) {
       account.releaseAnswer(hold.holdId);
@@ -176,6 +192,31 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
         reason: completion.reason,
         status: completion.status,
       });
+      await reply(deps, chatId, texts.answerFailed());
+      return;
+    }
+    const calls = readToolCalls(completion, balanceTool !== null);
+    if (calls.ignored.length > 0 || calls.malformed > 0) {
+      log("warn", "model_tool_call_ignored", {
+        instanceId: account.instanceId,
+        names: calls.ignored.slice(0, 5),
+        malformed: calls.malformed,
+        hasText: completion.text !== "",
+      });
+    }
+    if (calls.balance && balanceTool) {
+      let balance = "";
+      const settled = account.settleAnswer(hold.holdId, 0, () => {
+        balance = balanceText(deps, balanceTool);
+        return balance;
+      });
+      if (!settled.ok) throw new Error(`settle failed: ${settled.reason}`);
+      stored = account.storedAnswer() ?? { text: balance, sentParts: 0 };
+      return sendAnswer(deps, chatId, stored);
+    }
+    if (completion.text === "" && (calls.ignored.length > 0 || calls.malformed > 0)) {
+      // A call of a function we do not have, and no text: no answer to give or to charge for.
+      account.releaseAnswer(hold.holdId);
       await reply(deps, chatId, texts.answerFailed());
       return;
     }
@@ -192,6 +233,12 @@ async function answer(deps: BotDeps, chatId: number, endUserId: string, text: st
     if (!settled.ok) throw new Error(`settle failed: ${settled.reason}`);
     stored = { text: completion.text || "…", sentParts: 0 };
   }
+  return sendAnswer(deps, chatId, stored);
+}
+
+/** Sends what is left of a stored answer, part by part, marking each part sent. */
+async function sendAnswer(deps: BotDeps, chatId: number, stored: { text: string; sentParts: number }): Promise<void> {
+  const { account } = deps;
   const parts = splitMessage(stored.text);
   for (let i = stored.sentParts; i < parts.length; i++) {
     const sent = await reply(deps, chatId, parts[i] as string);
