@@ -35,6 +35,18 @@ export class BotToken {
     return api;
   }
 
+  /**
+   * Finishes a `TOKEN_ENCRYPTION_KEY` rotation: "resealed" if the previous key sealed the token (now sealed
+   * with the current one), "current" if the current key already did, "unreadable" if no configured key opens it.
+   */
+  async resealIfOld(): Promise<"current" | "resealed" | "unreadable"> {
+    try {
+      return (await this.open()).resealed ? "resealed" : "current";
+    } catch {
+      return "unreadable";
+    }
+  }
+
   /** The token in clear, sealed again first when an older key sealed it. */
   async open(): Promise<{ token: string; resealed: boolean; sealed: string }> {
     const account = this.ledger.account();

@@ -5,6 +5,7 @@ import type { ChargeTrace } from "../billing/credits";
 import { BillingEffects } from "../billing/notices";
 import { stripeClient } from "../billing/stripe";
 import { type Config, loadConfig } from "../env";
+import { forgetOldRecords } from "../ledger/idempotency";
 import { Ledger } from "../ledger/ledger";
 import { backoffMs, FLUSH_DELAY_MS } from "../ledger/rules";
 import { migrateAccount } from "../ledger/schema";
@@ -35,15 +36,9 @@ import { BotJobs } from "./bot-jobs";
 import { BotToken } from "./bot-token";
 import { type Authorized, authorize } from "./callers";
 import { HistoryCopy } from "./history-copy";
-import { Inbox } from "./inbox";
+import { hourlyVisit } from "./hourly-visit";
+import { INBOX_SAFETY_DELAY_MS, Inbox } from "./inbox";
 import { Welcome } from "./welcome";
-
-/** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
-const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
-/** Telegram redelivers for at most a day; handled update ids are kept a week. */
-const UPDATE_RETENTION_MS = 7 * 86_400_000;
-/** If the in-memory drain of the inbox dies with the object, the alarm picks the job up after this. */
-const INBOX_SAFETY_DELAY_MS = 30_000;
 
 /**
  * One instance's credits and bot. Every balance change runs inside one `transactionSync`
@@ -179,11 +174,7 @@ export class CreditAccount extends DurableObject<Env> {
    */
   async resealBotToken(): Promise<Outcome<{ token: "current" | "resealed" | "unreadable" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
-    try {
-      return { ok: true, token: (await this.#botToken.open()).resealed ? "resealed" : "current" };
-    } catch {
-      return { ok: true, token: "unreadable" };
-    }
+    return { ok: true, token: await this.#botToken.resealIfOld() };
   }
 
   /** Balance, available balance (balance minus open holds) and out-of-credits state. */
@@ -326,32 +317,19 @@ export class CreditAccount extends DurableObject<Env> {
     }
   }
 
-  /**
-   * The hourly cron's visit. The object decides: at most one out-of-credits alert per clock hour
-   * (a retried, overlapping or late cron run finds the hour taken), recorded before sending and
-   * given back if Telegram fails, so a later run tries again. Also re-arms overdue work and
-   * re-checks recharges still waiting on Stripe (a lost webhook loses nothing).
-   */
+  /** The hourly cron's visit: reconciliation, lost alarms, at most one alert per hour (see hourly-visit.ts). */
   async hourly(nowMs: number): Promise<Outcome<{ alerted: boolean; reconciled: number }>> {
     const account = this.#ledger.account();
     if (!account) return { ok: false, reason: "not_found" };
-    const fx = new BillingEffects();
-    const reconciled = await this.#billing.reconcile(fx, nowMs).catch((error: unknown) => {
-      log("warn", "reconcile_failed", { instanceId: account.instance_id, error: describeError(error) });
-      return 0;
+    return hourlyVisit(nowMs, {
+      instanceId: account.instance_id,
+      billing: this.#billing,
+      after: this.#after,
+      alarm: this.#alarm,
+      alerts: this.#alerts,
+      history: this.#history,
+      rearm: () => this.#rearm(null),
     });
-    await this.#after.billingDecided(fx);
-    // Anything due (history copy, hold expiry, recharge steps) gets its alarm back if it was lost. The visit
-    // asks storage, not the in-memory copy: a failed setAlarm, or an alarm dropped after its retries, leaves
-    // that copy wrong, and one long overdue is armed again.
-    await this.#alarm.refresh(Date.now());
-    this.#rearm(null);
-    const alert = await this.#alerts.hourly(nowMs);
-    if (alert === "failed") return { ok: false, reason: "upstream_unavailable" };
-    if (alert === "alerted") return { ok: true, alerted: true, reconciled };
-    await this.#history.repairProjection();
-    await this.#alerts.earlyWarning(Date.now());
-    return { ok: true, alerted: false, reconciled };
   }
 
   /** Flushes history, expires holds, finishes inbox jobs and re-arms itself; safe to run any number of times. */
@@ -364,8 +342,8 @@ export class CreditAccount extends DurableObject<Env> {
       this.#ledger.expireHolds(now);
       // The debits since the last alarm are summed into the stats rollups in one batch.
       this.#ledger.rollups.catchUpRollups();
-      this.#sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_RETENTION_MS);
-      this.#inbox.forgetDone(now - UPDATE_RETENTION_MS);
+      forgetOldRecords(this.#sql, now);
+      this.#inbox.forgetDone(now);
     });
     this.#jobs.kick();
     let retryAt = await this.#history.flush();

@@ -19,6 +19,11 @@ export interface PendingJob {
   owner: boolean;
 }
 
+/** Telegram redelivers for at most a day; handled update ids are kept a week. */
+const UPDATE_RETENTION_MS = 7 * 86_400_000;
+/** If the in-memory drain of the inbox dies with the object, the alarm picks the job up after this. */
+export const INBOX_SAFETY_DELAY_MS = 30_000;
+
 export class Inbox {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -128,8 +133,9 @@ export class Inbox {
   }
 
   /** Telegram redelivers for at most a day; handled ids are kept longer (`before`). */
-  forgetDone(before: number): void {
-    this.sql.exec("DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?", before);
+  /** Handled update ids older than `UPDATE_RETENTION_MS` are forgotten. */
+  forgetDone(now: number): void {
+    this.sql.exec("DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?", now - UPDATE_RETENTION_MS);
   }
 }
 

@@ -79,3 +79,14 @@ export function replayAdjustment(sql: SqlStorage, key: string, fingerprint: stri
     replayed: true,
   };
 }
+
+/** Idempotency records are kept this long; Stripe keeps its keys 24 h, we keep ours longer. */
+const IDEMPOTENCY_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * Forgets idempotency records older than `IDEMPOTENCY_RETENTION_MS`. A key that moved money keeps its
+ * meaning after this: debits, credits and adjustments are unique in the ledger itself.
+ */
+export function forgetOldRecords(sql: SqlStorage, now: number): void {
+  sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_RETENTION_MS);
+}
