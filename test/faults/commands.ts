@@ -1169,7 +1169,18 @@ export class Cron extends Step {
     await world.cron(hour * HOUR_MS + this.minute * 60_000);
     const alertsAfter = (await world.messages()).filter((m) => m.chat_id === OWNER && HOURLY_ALERT.test(m.text)).length;
     world.alertsByHour.set(hour, (world.alertsByHour.get(hour) ?? 0) + alertsAfter - alertsBefore);
-    const waiting = before.recharges.some((r) => r.status === "pending" || r.status === "open");
+    // Waiting on Stripe: the run's reconciliation may credit these first (a failed recharge's invoice stays
+    // payable on its hosted page), and then nobody is out of credits any more.
+    const waiting = before.recharges.some(
+      (r) =>
+        r.status === "pending" ||
+        r.status === "open" ||
+        (r.status === "failed" &&
+          r.step === "pay" &&
+          r.invoice_id !== null &&
+          r.failure_code !== "currency_mismatch" &&
+          r.failure_code !== "amount_mismatch"),
+    );
     const due =
       outOfCredits(before) &&
       before.d1Projection?.out_of_credits === 1 &&
