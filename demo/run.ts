@@ -17,6 +17,9 @@ import { Cleanup, freePort, type LocalWorker, runWrangler, startWorker, tail } f
 const USD = 1_000_000;
 const INSTANCE_ID = "demo-olga";
 const OWNER: Person = { id: 4242001, name: "Olga", label: "Olga" };
+/** A second owner, on the "starter" license: the side story of a card saved while already under the threshold. */
+const SECOND_INSTANCE_ID = "demo-petr";
+const PETR: Person = { id: 4242002, name: "Petr", label: "Petr (owner 2)" };
 const EVA: Person = { id: 5550001, name: "Eva", label: "Eva (client)" };
 const TOMAS: Person = { id: 5550002, name: "Tomáš", label: "Tomáš (client)" };
 
@@ -134,23 +137,24 @@ class Operator {
   constructor(
     readonly worker: string,
     readonly stripe: string,
+    readonly instanceId: string = INSTANCE_ID,
   ) {}
 
   async instance(): Promise<InstanceView> {
-    const res = await http("GET", `${this.worker}/admin/instances/${INSTANCE_ID}`, { token: SECRETS.ADMIN_TOKEN });
-    if (res.status !== 200) throw new StepFailed(`GET /admin/instances/${INSTANCE_ID} → ${res.status} ${res.text}`);
+    const res = await http("GET", `${this.worker}/admin/instances/${this.instanceId}`, { token: SECRETS.ADMIN_TOKEN });
+    if (res.status !== 200) throw new StepFailed(`GET /admin/instances/${this.instanceId} → ${res.status} ${res.text}`);
     return res.json as unknown as InstanceView;
   }
 
   async balance(): Promise<{ balanceMicros: number; availableMicros: number; outOfCredits: boolean }> {
-    const res = await http("GET", `${this.worker}/v1/instances/${INSTANCE_ID}/balance`, { token: this.apiKey });
+    const res = await http("GET", `${this.worker}/v1/instances/${this.instanceId}/balance`, { token: this.apiKey });
     if (res.status !== 200)
-      throw new StepFailed(`GET /v1/instances/${INSTANCE_ID}/balance → ${res.status} ${res.text}`);
+      throw new StepFailed(`GET /v1/instances/${this.instanceId}/balance → ${res.status} ${res.text}`);
     return res.json as unknown as { balanceMicros: number; availableMicros: number; outOfCredits: boolean };
   }
 
   async ledger(): Promise<LedgerEntry[]> {
-    const res = await http("GET", `${this.worker}/admin/instances/${INSTANCE_ID}/ledger?limit=100`, {
+    const res = await http("GET", `${this.worker}/admin/instances/${this.instanceId}/ledger?limit=100`, {
       token: SECRETS.ADMIN_TOKEN,
     });
     if (res.status !== 200) throw new StepFailed(`GET …/ledger → ${res.status} ${res.text}`);
@@ -159,7 +163,7 @@ class Operator {
 
   /** The AI pipeline reporting an operation with a known cost (`POST /v1/instances/:id/usage`). */
   async usage(idempotencyKey: string, operation: string, costMicros: number): Promise<Reply> {
-    return http("POST", `${this.worker}/v1/instances/${INSTANCE_ID}/usage`, {
+    return http("POST", `${this.worker}/v1/instances/${this.instanceId}/usage`, {
       token: this.apiKey,
       body: { idempotencyKey, operation, costMicros },
     });
@@ -217,7 +221,9 @@ function exact(micros: number): string {
 // ------------------------------------------------------------------------------------------------ the story
 
 async function story(worker: LocalWorker, standins: RunningStandins): Promise<void> {
-  const botToken = `7${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}:AAE${randomUUID().replaceAll("-", "")}`;
+  const newBotToken = () =>
+    `7${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}:AAE${randomUUID().replaceAll("-", "")}`;
+  const botToken = newBotToken();
   const telegram = new TelegramDriver(standins.telegram.origin, botToken);
   const op = new Operator(worker.origin, standins.stripe.origin);
   const olga = telegram.chat(OWNER);
@@ -278,6 +284,89 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
       JSON.stringify(view.autoRecharge),
     );
     check(view.balanceMicros === 200 * USD, `balance still ${usd(200 * USD)} (above the threshold: no charge yet)`);
+  });
+
+  await step("Side story: Petr ($50 starter bonus) saves his card already under the threshold", async () => {
+    const petrToken = newBotToken();
+    const petrBot = new TelegramDriver(standins.telegram.origin, petrToken);
+    const petr = petrBot.chat(PETR);
+    const petrOp = new Operator(worker.origin, standins.stripe.origin, SECOND_INSTANCE_ID);
+    say(`POST /admin/instances {"id":"${SECOND_INSTANCE_ID}","ownerTelegramId":${PETR.id},"license":"starter",…}`);
+    const res = await http("POST", `${worker.origin}/admin/instances`, {
+      token: SECRETS.ADMIN_TOKEN,
+      body: {
+        id: SECOND_INSTANCE_ID,
+        telegramBotToken: petrToken,
+        ownerTelegramId: PETR.id,
+        license: "starter",
+        systemPrompt: "You are Petr's assistant for his bicycle repair shop.",
+      },
+    });
+    check(res.status === 201, "Petr's instance created (201)", `${res.status} ${res.text}`);
+    petrOp.apiKey = String(res.json.apiKey ?? "");
+    check(
+      res.json.balanceMicros === 50 * USD,
+      `"starter" license bonus granted: ${usd(50 * USD)}, already under a $100.00 threshold`,
+      JSON.stringify(res.json),
+    );
+    await petr.expect([/^👋 Welcome/]);
+    await petr.say("/setupCredits:500:100");
+    const [offer] = await petr.expect([/save your card/i]);
+    const offerText = shown(offer as SentRecord);
+    check(
+      /balance\s+\$50\.00\s+is at or under\s+\$100\.00/i.test(offerText) &&
+        /saving the card charges\s+\$500\.00\s+now/i.test(offerText),
+      'warned before the card is saved: "Your balance $50.00 is at or under $100.00: saving the card charges $500.00 now"',
+      offerText,
+    );
+    const url = checkoutUrl(offer as SentRecord);
+    const session = await petrOp.stripeGet(`/v1/checkout/sessions/${sessionIdOf(url)}`);
+    check(session.mode === "setup", "the link is a Stripe Checkout session in setup mode");
+    const petrCustomer = String(session.customer);
+    const untouched = await petrOp.stripeControl<StripeSummary>(`customers/${petrCustomer}/summary`);
+    check(
+      untouched.invoices.length === 0 &&
+        untouched.payments === 0 &&
+        (await petrOp.balance()).balanceMicros === 50 * USD,
+      "nothing charged while the link is unused: no invoice at Stripe, balance still $50.00",
+      JSON.stringify(untouched),
+    );
+    say("Petr opens the link and saves the test card 4242 4242 4242 4242 …");
+    await completeCheckout(url, "pm_card_visa");
+    const [saved] = await petr.expect([/saved/i, /Auto-recharge added \$500\.00/]);
+    check(
+      /card is charged\s+\$500\.00\s+now/i.test(shown(saved as SentRecord)),
+      'the confirmation says the card was charged now: "… so the card is charged $500.00 now"',
+      shown(saved as SentRecord),
+    );
+    say("Stripe's webhooks for the charge reach the Worker too; the recharge must still be credited once …");
+    await waitFor("every Stripe event of Petr's customer to be delivered", async () => {
+      const list = (await petrOp.stripeControl<{ events: StripeEvent[] }>(`events?customer=${petrCustomer}`)).events;
+      return list.some((e) => e.type === "invoice.paid") && list.every((e) => e.delivered > 0) ? list : undefined;
+    });
+    const recharges = (await petrOp.ledger()).filter((e) => e.kind === "recharge");
+    check(
+      recharges.length === 1 &&
+        recharges[0]?.amountMicros === 500 * USD &&
+        recharges[0]?.balanceAfterMicros === 550 * USD,
+      "ledger: exactly one recharge entry of +$500.00, balance $50.00 → $550.00",
+      JSON.stringify(recharges),
+    );
+    const stripe = await petrOp.stripeControl<StripeSummary>(`customers/${petrCustomer}/summary`);
+    check(
+      stripe.invoices.length === 1 &&
+        stripe.invoices[0]?.status === "paid" &&
+        stripe.payments === 1 &&
+        stripe.totalChargedCents === 50_000,
+      "Stripe: one invoice, paid once, $500.00 charged in all",
+      JSON.stringify(stripe),
+    );
+    const view = await petrOp.instance();
+    check(
+      view.balanceMicros === 550 * USD && view.autoRecharge?.enabled === true && view.autoRecharge.status === "active",
+      `Petr's balance ${usd(view.balanceMicros)}, auto-recharge on`,
+      JSON.stringify(view),
+    );
   });
 
   await step("Clients chat with the bot; every answer costs credits", async () => {
@@ -371,6 +460,72 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     check(firstLine === `Credits: ${usd(balanceMicros)}`, `/stats starts with "Credits: ${usd(balanceMicros)}"`);
   });
 
+  await step("Olga pauses auto-recharge with /stopCredits, then turns it on again", async () => {
+    await olga.say("/stopCredits");
+    const [stopped] = await olga.expect([/Auto-recharge is off/]);
+    const stoppedText = shown(stopped as SentRecord);
+    check(
+      /4242 stays saved/.test(stoppedText) && stoppedText.includes("/changeCreditsTopUp:500:100"),
+      "the reply: auto-recharge is off, the card •••• 4242 stays saved, and how to turn it on again",
+      stoppedText,
+    );
+    const view = await op.instance();
+    check(
+      view.autoRecharge?.enabled === false && view.autoRecharge.card?.last4 === "4242",
+      "admin view: auto-recharge disabled, card •••• 4242 still saved",
+      JSON.stringify(view.autoRecharge),
+    );
+    await olga.say("/balance");
+    const [balance] = await olga.expect([/Your credit balance/]);
+    check(
+      /Auto-recharge: off\b[\s\S]*\/stopCredits/.test(shown(balance as SentRecord)),
+      '/balance shows "Auto-recharge: off — you turned it off with /stopCredits"',
+      shown(balance as SentRecord),
+    );
+    const { balanceMicros } = await op.balance();
+    const cost = balanceMicros - 95 * USD;
+    say(`The AI pipeline reports another know-how update: {"operation":"knowhow_update","costMicros":${cost}}`);
+    const res = await op.usage("knowhow-2026-11-25-b", "knowhow_update", cost);
+    check(
+      res.status === 200 && res.json.balanceMicros === 95 * USD,
+      `balance ${usd(95 * USD)}: under the $100.00 threshold`,
+      `${res.status} ${res.text}`,
+    );
+    const [low] = await olga.expect([/running low/i]);
+    check(
+      /Auto-recharge is off/.test(shown(low as SentRecord)),
+      "no charge: Olga gets an early warning instead (runway under a day, auto-recharge off)",
+      shown(low as SentRecord),
+    );
+    await olga.expectSilence(1_500);
+    const ledger = await op.ledger();
+    const stripe = await op.stripeControl<StripeSummary>(`customers/${customer}/summary`);
+    check(
+      ledger.filter((e) => e.kind === "recharge").length === 1 && stripe.invoices.length === 1,
+      "no recharge started: still one recharge entry in the ledger, one invoice at Stripe",
+      JSON.stringify({ recharges: ledger.filter((e) => e.kind === "recharge"), invoices: stripe.invoices }),
+    );
+    await olga.say("/changeCreditsTopUp:500:100");
+    const [on, added] = await olga.expect([/Auto-recharge is on again/, /Auto-recharge added \$500\.00/]);
+    check(
+      /adds \$500\.00 when the balance drops to \$100\.00/.test(shown(on as SentRecord)) &&
+        /card is charged\s+\$500\.00\s+now/.test(shown(on as SentRecord)),
+      "the reply: on again ($500.00 at $100.00), and the balance is under the threshold, so $500.00 is charged now",
+      shown(on as SentRecord),
+    );
+    check(/Balance: \$595\.00/.test(shown(added as SentRecord)), "one recharge of $500.00: balance $595.00");
+    const after = await op.instance();
+    const recharges = (await op.ledger()).filter((e) => e.kind === "recharge");
+    check(
+      after.autoRecharge?.enabled === true &&
+        after.autoRecharge.status === "active" &&
+        recharges.length === 2 &&
+        after.balanceMicros === 595 * USD,
+      "auto-recharge active again; ledger: two recharge entries; balance $595.00",
+      JSON.stringify({ autoRecharge: after.autoRecharge, balance: after.balanceMicros, recharges }),
+    );
+  });
+
   await step("Olga's card starts declining; the next recharge fails", async () => {
     say("(Olga's bank starts declining the card: the Stripe stand-in swaps its test card to pm_card_chargeDeclined)");
     await op.stripeControl(`customers/${customer}/card`, { paymentMethod: "pm_card_chargeDeclined" });
@@ -391,8 +546,11 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     check(view.balanceMicros === 90 * USD, `nothing was credited: balance ${usd(view.balanceMicros)}`);
     const stripe = await op.stripeControl<StripeSummary>(`customers/${customer}/summary`);
     check(
-      stripe.invoices.length === 2 && stripe.payments === 1 && stripe.totalChargedCents === 50_000,
-      "Stripe: a second invoice, unpaid; still only the first $500.00 charged",
+      stripe.invoices.length === 3 &&
+        stripe.invoices[2]?.status !== "paid" &&
+        stripe.payments === 2 &&
+        stripe.totalChargedCents === 100_000,
+      "Stripe: a third invoice, unpaid; still only the two earlier recharges ($1,000.00) charged",
       JSON.stringify(stripe),
     );
   });
@@ -474,6 +632,30 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     check(
       balanceMicros < 100 * USD && balanceMicros > 99 * USD,
       `answered and charged: balance ${exact(balanceMicros)}`,
+    );
+  });
+
+  await step("/billing opens Olga's Stripe Customer Portal", async () => {
+    await olga.say("/billing");
+    const [reply] = await olga.expect([/billing page at Stripe/i]);
+    const url = buttons(reply as SentRecord)[0]?.url ?? /https?:\/\/\S+/.exec(shown(reply as SentRecord))?.[0] ?? "";
+    check(
+      url.startsWith(`${standins.stripe.origin}/portal/bps_`),
+      `the link is a Customer Portal session of the Stripe stand-in (${url})`,
+      shown(reply as SentRecord),
+    );
+    const page = await http("GET", url);
+    const stripe = await op.stripeControl<StripeSummary>(`customers/${customer}/summary`);
+    const listed = (page.text.match(/<li>/g) ?? []).length;
+    const shownInvoices = stripe.invoices.filter((i) => i.status !== "draft").length;
+    check(
+      page.status === 200 &&
+        /<h1>Billing<\/h1>/.test(page.text) &&
+        /Card:/.test(page.text) &&
+        listed === shownInvoices &&
+        listed >= 3,
+      `it opens Olga's billing page at the stand-in: her card, billing details and all ${listed} of her invoices`,
+      `${page.status} ${page.text.slice(0, 300)}`,
     );
   });
 
