@@ -493,8 +493,9 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     );
     const [low] = await olga.expect([/running low/i]);
     check(
-      /Auto-recharge is off/.test(shown(low as SentRecord)),
-      "no charge: Olga gets an early warning instead (runway under a day, auto-recharge off)",
+      /Auto-recharge is off/.test(shown(low as SentRecord)) &&
+        shown(low as SentRecord).includes("/changeCreditsTopUp:500:100"),
+      "no charge: Olga gets an early warning instead (runway under a day, auto-recharge off; her saved card turns it on with /changeCreditsTopUp:500:100)",
       shown(low as SentRecord),
     );
     await olga.expectSilence(1_500);

@@ -234,7 +234,9 @@ export class Alerts {
       texts.lowCreditsWarning(claim.balanceMicros, claim.kind, {
         ...(claim.kind === "runway_short" ? { runwayHours: claim.runway } : {}),
         confirmUrl: ar?.confirmUrl ?? null,
-        ...(ar ? { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros } : {}),
+        ...(ar
+          ? { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros, cardSaved: ar.cardSaved === true }
+          : {}),
       }),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseLowWarning(claim.kind));

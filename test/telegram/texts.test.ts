@@ -591,3 +591,18 @@ describe("module layout", () => {
     );
   });
 });
+
+describe("early warning with auto-recharge stopped", () => {
+  it("points to /changeCreditsTopUp when a card is saved (no new card needed), to /setupCredits when none is", () => {
+    const withCard = texts.lowCreditsWarning(95_000_000, "runway_short", {
+      runwayHours: 5,
+      topUpMicros: 500_000_000,
+      rechargeAtMicros: 100_000_000,
+      cardSaved: true,
+    });
+    expect(withCard).toContain("/changeCreditsTopUp:500:100");
+    expect(withCard).not.toContain("/setupCredits");
+    const noCard = texts.lowCreditsWarning(95_000_000, "runway_short", { runwayHours: 5 });
+    expect(noCard).toContain("/setupCredits:");
+  });
+});

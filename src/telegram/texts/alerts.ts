@@ -100,13 +100,19 @@ export function lowCreditsWarning(
     confirmUrl?: string | null;
     topUpMicros?: number;
     rechargeAtMicros?: number;
+    /** A card is saved (auto-recharge turned off with /stopCredits): turning it on needs no new card. */
+    cardSaved?: boolean;
   } = {},
 ): string {
   const runway = details.runwayHours !== undefined ? ` Runway: ${formatRunway(details.runwayHours ?? null)}.` : "";
   if (reason === "runway_short") {
     return [
       `⚠️ Credits are running low: ${formatUsd(balanceMicros)}.${runway}`,
-      `Auto-recharge is off. Turn it on with ${EXAMPLES.setupCredits}, or buy credits once with ${EXAMPLES.topUp}.`,
+      `Auto-recharge is off. Turn it on with ${
+        details.cardSaved && details.topUpMicros !== undefined && details.rechargeAtMicros !== undefined
+          ? changeCommand(details.topUpMicros, details.rechargeAtMicros)
+          : EXAMPLES.setupCredits
+      }, or buy credits once with ${EXAMPLES.topUp}.`,
     ].join("\n");
   }
   const fix = details.confirmUrl
