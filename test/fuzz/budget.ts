@@ -60,11 +60,6 @@ export function count(entry: string, detail: string): void {
   bump(entry, detail);
 }
 
-/** Something worth reporting about a case already counted. */
-export function note(entry: string, detail: string): void {
-  bump(entry, `(${detail})`);
-}
-
 export function printTally(file: string): void {
   const lines = [...totals].map(([entry, n]) => {
     const parts = [...(details.get(entry) ?? [])].sort((a, b) => b[1] - a[1]).map(([d, k]) => `${d}: ${k}`);
