@@ -106,6 +106,25 @@ export async function ownerToldMatching(inst: Provisioned, pattern: RegExp): Pro
   );
 }
 
+/** The Checkout session behind the button of an owner's reply (a card link or a top-up), and its customer. */
+export async function checkoutOf(reply: SentMessage): Promise<{ sessionId: string; customer: string }> {
+  const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1];
+  if (!sessionId) throw new Error(`no Checkout session in ${buttonUrl(reply)}`);
+  const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
+  return { sessionId, customer };
+}
+
+/** The owner sends `/setupCredits:…` and saves a card on the Checkout page; its events are not delivered yet. */
+export async function cardLinkCompleted(
+  inst: Provisioned,
+  command = "/setupCredits:250:100",
+  card = "pm_card_visa",
+): Promise<{ sessionId: string; customer: string }> {
+  const link = await checkoutOf(await ownerSays(inst, command));
+  await stripeControl(`checkout/${link.sessionId}/complete`, { paymentMethod: card });
+  return link;
+}
+
 export interface BillingSetup {
   inst: Provisioned;
   customer: string;

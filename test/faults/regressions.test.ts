@@ -12,6 +12,8 @@ import worker from "../../src/index";
 import {
   balance,
   buttonUrl,
+  cardLinkCompleted,
+  checkoutOf,
   debit,
   ledgerKinds,
   OWNER,
@@ -233,9 +235,7 @@ describe("regressions found by the fault simulation", () => {
 
   it("I12: a top-up ended by checkout.session.expired is copied to D1 by an alarm armed for it (seed 20261206, sequence 153)", async () => {
     const inst = await provision({ ownerTelegramId: OWNER, license: "starter" });
-    const reply = await ownerSays(inst, "/topUp:50");
-    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
-    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
+    const { sessionId, customer } = await checkoutOf(await ownerSays(inst, "/topUp:50"));
     // Everything due has run (the open top-up is in D1): no alarm is left.
     for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(inst.id))); i++);
     await stripeControl(`checkout/${sessionId}/expire-now`, {});
@@ -251,10 +251,7 @@ describe("regressions found by the fault simulation", () => {
 
   it("L6: a card save whose customers.update answered 500 after success is saved when Stripe sends the event again (seed 20261206, sequence 51)", async () => {
     const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
-    const reply = await ownerSays(inst, "/setupCredits:250:100");
-    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
-    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
-    await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_visa" });
+    const { customer } = await cardLinkCompleted(inst);
     // Stripe makes the card the default, then answers 500, and keeps that 500 under the request's key (24 h).
     await stripeControl("fault", {
       match: { customer, pathPrefix: `/v1/customers/${customer}`, method: "POST" },
@@ -282,10 +279,7 @@ describe("regressions found by the fault simulation", () => {
 describe("a Stripe event whose object is reset while it is handled", () => {
   it("I14: is not acknowledged unrecorded: storage failing mid-event leaves the event for Stripe to send again (seed 1393772715)", async () => {
     const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
-    const reply = await ownerSays(inst, "/setupCredits:250:100");
-    const sessionId = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(reply))?.[1] as string;
-    const { customer } = await stripeGet<{ customer: string }>(`/v1/checkout/sessions/${sessionId}`);
-    await stripeControl(`checkout/${sessionId}/complete`, { paymentMethod: "pm_card_visa" });
+    const { customer } = await cardLinkCompleted(inst);
     const completed = (await stripeEvents(customer)).find((e) => e.type === "checkout.session.completed");
     const event = completed?.payload as unknown as Stripe.Event;
     const outcome = await runInDurableObject(stub(inst.id), async (instance, state) => {
