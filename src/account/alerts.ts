@@ -45,6 +45,12 @@ export interface AlertPorts {
   notify(text: string, stillTrue?: () => boolean): Promise<boolean>;
 }
 
+/** The owner's saved settings, so a fix repeats them; a saved card turns auto-recharge on without a new one. */
+function settingsOf(ar: AutoRechargeView | null): texts.OutOfCreditsDetails {
+  if (!ar || ar.status === "pending_card") return {};
+  return { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros, cardSaved: ar.cardSaved === true };
+}
+
 export class Alerts {
   constructor(
     private readonly sql: SqlStorage,
@@ -87,8 +93,9 @@ export class Alerts {
     const account = this.ledger.account();
     if (!account || account.out_notified_at !== null) return;
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
+    const autoRecharge = this.billing.view();
     const sent = await this.ports.notify(
-      texts.outOfCreditsNow(this.ledger.view().balanceMicros, outReason(this.billing.view())),
+      texts.outOfCreditsNow(this.ledger.view().balanceMicros, outReason(autoRecharge), settingsOf(autoRecharge)),
       this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
@@ -119,9 +126,7 @@ export class Alerts {
       texts.outOfCreditsHourly(this.ledger.view().balanceMicros, outReason(autoRecharge), {
         confirmUrl: autoRecharge?.confirmUrl ?? null,
         unanswered,
-        ...(autoRecharge?.enabled
-          ? { topUpMicros: autoRecharge.topUpMicros, rechargeAtMicros: autoRecharge.rechargeAtMicros }
-          : {}),
+        ...settingsOf(autoRecharge),
       }),
       this.#sameEpisode(account?.out_since ?? null),
     );

@@ -60,6 +60,8 @@ export class Billing {
       cardLast4: b.card_last4,
       confirmUrl: this.#parts.recharges.confirmUrl(),
       cardSaved: b.payment_method_id !== null,
+      armed: b.recharge_armed === 1,
+      inFlight: this.#parts.recharges.autoInFlight(),
     };
   }
 

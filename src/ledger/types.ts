@@ -176,6 +176,13 @@ export interface AutoRechargeView {
   confirmUrl: string | null;
   /** A card is saved (also while auto-recharge is turned off with `/stopCredits`). */
   cardSaved?: boolean;
+  /**
+   * False after a recharge until the balance has been above the threshold again (one recharge per crossing):
+   * a balance still at or under it starts none. Absent when unknown.
+   */
+  armed?: boolean;
+  /** An automatic recharge is being charged now. */
+  inFlight?: boolean;
 }
 
 /** Everything `/stats` shows, computed by the CreditAccount from its rollups. */

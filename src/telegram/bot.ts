@@ -250,12 +250,7 @@ async function sendAnswer(deps: BotDeps, chatId: number, stored: { text: string;
   }
 }
 
-export type OutReason =
-  | "auto_recharge_off"
-  | "card_declined"
-  | "needs_confirmation"
-  | "daily_limit"
-  | "recharge_pending";
+export type OutReason = texts.OutOfCreditsReason;
 
 export function outReason(autoRecharge: AutoRechargeView | null): OutReason {
   if (!autoRecharge?.enabled) return "auto_recharge_off";
@@ -269,6 +264,7 @@ export function outReason(autoRecharge: AutoRechargeView | null): OutReason {
     case "pending_card":
       return "auto_recharge_off";
     default:
-      return "recharge_pending";
+      // One recharge per crossing: after a top-up smaller than the gap, nothing is on its way.
+      return autoRecharge.inFlight === false && autoRecharge.armed === false ? "top_up_short" : "recharge_pending";
   }
 }

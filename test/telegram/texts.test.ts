@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AutoRechargeStatus, AutoRechargeView, StatsSnapshot } from "../../src/ledger/types";
 import { MICROS_PER_USD } from "../../src/money";
+import { outReason } from "../../src/telegram/bot";
 import * as texts from "../../src/telegram/texts";
 import {
   amountProblem,
@@ -604,5 +605,39 @@ describe("early warning with auto-recharge stopped", () => {
     expect(withCard).not.toContain("/setupCredits");
     const noCard = texts.lowCreditsWarning(95_000_000, "runway_short", { runwayHours: 5 });
     expect(noCard).toContain("/setupCredits:");
+  });
+});
+
+describe("out of credits: the reason says what is true", () => {
+  const view = (over: Partial<AutoRechargeView>): AutoRechargeView => ({
+    enabled: true,
+    topUpMicros: 250_000_000,
+    rechargeAtMicros: 100_000_000,
+    cardBrand: "visa",
+    cardLast4: "4242",
+    status: "active",
+    confirmUrl: null,
+    cardSaved: true,
+    ...over,
+  });
+
+  it("after a top-up smaller than the gap nothing is on its way: the owner is told why and how to fix it", () => {
+    expect(outReason(view({ armed: false, inFlight: false }))).toBe("top_up_short");
+    expect(outReason(view({ armed: true, inFlight: true }))).toBe("recharge_pending");
+    expect(outReason(view({ armed: false, inFlight: true }))).toBe("recharge_pending");
+    const text = texts.outOfCreditsNow(0, "top_up_short", { topUpMicros: 250_000_000, rechargeAtMicros: 100_000_000 });
+    expect(text).not.toMatch(/on its way/);
+    expect(text).toContain("/changeCreditsTopUp:500:100");
+  });
+
+  it("auto-recharge stopped with a card saved: turn it on with /changeCreditsTopUp, not a new card", () => {
+    expect(outReason(view({ enabled: false }))).toBe("auto_recharge_off");
+    const text = texts.outOfCreditsNow(0, "auto_recharge_off", {
+      topUpMicros: 250_000_000,
+      rechargeAtMicros: 100_000_000,
+      cardSaved: true,
+    });
+    expect(text).toContain("/changeCreditsTopUp:250:100");
+    expect(text).not.toContain("/setupCredits");
   });
 });

@@ -7,7 +7,8 @@ export type OutOfCreditsReason =
   | "card_declined"
   | "needs_confirmation"
   | "daily_limit"
-  | "recharge_pending";
+  | "recharge_pending"
+  | "top_up_short";
 
 export interface OutOfCreditsDetails {
   /** Hosted invoice link to confirm when the reason is `needs_confirmation`. */
@@ -17,6 +18,8 @@ export interface OutOfCreditsDetails {
   /** The owner's auto-recharge settings, so fix commands repeat them instead of the generic example. */
   topUpMicros?: number;
   rechargeAtMicros?: number;
+  /** A card is saved (auto-recharge turned off with /stopCredits): turning it on needs no new card. */
+  cardSaved?: boolean;
 }
 
 function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: string; fix: string } {
@@ -26,8 +29,22 @@ function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: s
     case "auto_recharge_off":
       return {
         why: "auto-recharge is off.",
-        fix: `turn it on with ${EXAMPLES.setupCredits}, or buy credits once with ${topUp}.`,
+        fix: `turn it on with ${
+          d.cardSaved && d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+            ? changeCommand(d.topUpMicros, d.rechargeAtMicros)
+            : EXAMPLES.setupCredits
+        }, or buy credits once with ${topUp}.`,
       };
+    case "top_up_short": {
+      const bigger =
+        d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+          ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
+          : EXAMPLES.changeCreditsTopUp;
+      return {
+        why: "the last automatic recharge did not lift the balance above your threshold, and auto-recharge charges once each time the balance crosses it.",
+        fix: `buy credits now with ${topUp}; a top-up bigger than your spend between recharges avoids this: ${bigger}`,
+      };
+    }
     case "card_declined":
       return {
         why: "the automatic charge to your card was declined.",
