@@ -196,6 +196,24 @@ function validateTools(tools: unknown): Response | null {
   const invalid = (param: string, message: string) =>
     openAiError(400, message, "invalid_request_error", "invalid_value", param);
   if (!Array.isArray(tools)) return invalid("tools", "Invalid type for 'tools': expected an array.");
+  if (tools.length === 0) {
+    return openAiError(
+      400,
+      "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      "invalid_request_error",
+      "empty_array",
+      "tools",
+    );
+  }
+  if (tools.length > 128) {
+    return openAiError(
+      400,
+      `Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length ${tools.length} instead.`,
+      "invalid_request_error",
+      "array_above_max_length",
+      "tools",
+    );
+  }
   for (const [index, tool] of tools.entries()) {
     if (!isRecord(tool) || tool.type !== "function") {
       return invalid(`tools[${index}].type`, `Invalid value for 'tools[${index}].type': expected 'function'.`);
@@ -204,7 +222,7 @@ function validateTools(tools: unknown): Response | null {
     if (!isRecord(fn) || typeof fn.name !== "string" || !FUNCTION_NAME.test(fn.name)) {
       return invalid(
         `tools[${index}].function.name`,
-        `Invalid 'tools[${index}].function.name': string does not match pattern '^[a-zA-Z0-9_-]{1,64}$'.`,
+        `Invalid 'tools[${index}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`,
       );
     }
     if (fn.parameters !== undefined && !isRecord(fn.parameters)) {

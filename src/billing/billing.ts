@@ -61,7 +61,8 @@ export class Billing {
       confirmUrl: this.#parts.recharges.confirmUrl(),
       cardSaved: b.payment_method_id !== null,
       armed: b.recharge_armed === 1,
-      inFlight: this.#parts.recharges.autoInFlight(),
+      // Read only when it can change the out-of-credits reason (after a recharge, before the next crossing).
+      ...(b.recharge_armed === 1 ? {} : { inFlight: this.#parts.recharges.autoInFlight() }),
     };
   }
 

@@ -79,10 +79,19 @@ export const portalRoutes: Route[] = [
   },
 ];
 
+/**
+ * Stripe: "For security reasons, sessions are short-lived and will expire if the customer does not visit the
+ * URL" (API reference, Customer Portal session object). The length is not documented; five minutes here, so a
+ * link the owner taps much later fails as it can with Stripe.
+ */
+const PORTAL_SESSION_TTL_MS = 5 * 60_000;
+
 /** What the customer sees: email, billing name and address, card, every invoice; a link back to `return_url`. */
 export function portalPage(st: State, sessionId: string): Response {
   const session = st.portalSessions.get(sessionId);
-  if (!session) return html("<h1>This portal session has expired</h1>", 404);
+  if (!session || st.clock() - session.created * 1000 > PORTAL_SESSION_TTL_MS) {
+    return html("<h1>This portal session has expired</h1>", 404);
+  }
   const customer = st.customers.get(session.customer);
   if (!customer) return html("<h1>Unknown customer</h1>", 404);
   const address = customer.address

@@ -22,6 +22,27 @@ export interface OutOfCreditsDetails {
   cardSaved?: boolean;
 }
 
+/** The owner's saved settings, as far as a fix command can repeat them. */
+interface SavedSettings {
+  topUpMicros?: number;
+  rechargeAtMicros?: number;
+  cardSaved?: boolean;
+}
+
+/** Turning auto-recharge on: with a saved card no new card is needed (/changeCreditsTopUp), else /setupCredits. */
+function turnOnCommand(d: SavedSettings): string {
+  return d.cardSaved && d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+    ? changeCommand(d.topUpMicros, d.rechargeAtMicros)
+    : EXAMPLES.setupCredits;
+}
+
+/** A top-up twice today's, the lasting fix when recharges come too often or fall short. */
+function biggerTopUpCommand(d: SavedSettings): string {
+  return d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+    ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
+    : EXAMPLES.changeCreditsTopUp;
+}
+
 function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: string; fix: string } {
   const topUp = EXAMPLES.topUp;
   const setup = d.topUpMicros !== undefined ? setupCommand(d.topUpMicros, d.rechargeAtMicros) : EXAMPLES.setupCredits;
@@ -29,17 +50,10 @@ function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: s
     case "auto_recharge_off":
       return {
         why: "auto-recharge is off.",
-        fix: `turn it on with ${
-          d.cardSaved && d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
-            ? changeCommand(d.topUpMicros, d.rechargeAtMicros)
-            : EXAMPLES.setupCredits
-        }, or buy credits once with ${topUp}.`,
+        fix: `turn it on with ${turnOnCommand(d)}, or buy credits once with ${topUp}.`,
       };
     case "top_up_short": {
-      const bigger =
-        d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
-          ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
-          : EXAMPLES.changeCreditsTopUp;
+      const bigger = biggerTopUpCommand(d);
       return {
         why: "the last automatic recharge did not lift the balance above your threshold, and auto-recharge charges once each time the balance crosses it.",
         fix: `buy credits now with ${topUp}; a top-up bigger than your spend between recharges avoids this: ${bigger}`,
@@ -59,10 +73,7 @@ function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: s
       };
     case "daily_limit": {
       // Hitting the daily cap means the top-up is small for the spend; a bigger top-up is the lasting fix.
-      const bigger =
-        d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
-          ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
-          : EXAMPLES.changeCreditsTopUp;
+      const bigger = biggerTopUpCommand(d);
       return {
         why: "auto-recharge reached its daily limit of recharges.",
         fix: `buy credits now with ${topUp}; a bigger top-up avoids this: ${bigger}`,
@@ -125,11 +136,7 @@ export function lowCreditsWarning(
   if (reason === "runway_short") {
     return [
       `⚠️ Credits are running low: ${formatUsd(balanceMicros)}.${runway}`,
-      `Auto-recharge is off. Turn it on with ${
-        details.cardSaved && details.topUpMicros !== undefined && details.rechargeAtMicros !== undefined
-          ? changeCommand(details.topUpMicros, details.rechargeAtMicros)
-          : EXAMPLES.setupCredits
-      }, or buy credits once with ${EXAMPLES.topUp}.`,
+      `Auto-recharge is off. Turn it on with ${turnOnCommand(details)}, or buy credits once with ${EXAMPLES.topUp}.`,
     ].join("\n");
   }
   const fix = details.confirmUrl
