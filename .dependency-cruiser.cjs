@@ -1,10 +1,10 @@
 /**
  * The house rules of src/ (see CONTRIBUTING.md): imports flow one way,
- *   api, cron → account → billing, telegram → ledger → money, crypto, errors, log, env, ai, db
+ *   api, cron → account → billing, telegram → ledger → money, crypto, errors, log, env, lang, ai, db
  * with no cycles, and the product never imports tests, benchmarks, the demo or the stand-ins.
  * `npm run depcruise` checks them; CI runs it.
  */
-const BASE = "^src/(money|crypto|errors|log|env)\\.ts$|^src/(ai|db)/";
+const BASE = "^src/(money|crypto|errors|log|env|lang)\\.ts$|^src/(ai|db)/";
 module.exports = {
   forbidden: [
     { name: "no-circular", severity: "error", from: {}, to: { circular: true } },

@@ -63,7 +63,7 @@ export class AfterChange {
     // whatever transition changed it.
     if (this.billing.unsynced(1).length > 0) this.alarm.arm(Date.now() + FLUSH_DELAY_MS);
     for (const notice of notices) {
-      const sent = await this.notifyOwner(noticeText(notice));
+      const sent = await this.notifyOwner(noticeText(this.alerts.ownerTexts(), notice));
       if (sent && isTroubleNotice(notice)) this.alerts.troubleNotified();
     }
     if (followed) this.balanceEffects(followed.now, followed.effects);

@@ -4,8 +4,8 @@ import type { Config } from "../env";
 import type { AccountRow, Ledger } from "../ledger/ledger";
 import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
-import { outReason } from "../telegram/bot";
-import * as texts from "../telegram/texts";
+import { outReason, settingsOf } from "../telegram/bot";
+import { type Catalogue, textsIn } from "../telegram/texts";
 
 /**
  * The one path for the owner's balance alerts: "out of credits" at once and every hour, the early
@@ -45,12 +45,6 @@ export interface AlertPorts {
   notify(text: string, stillTrue?: () => boolean): Promise<boolean>;
 }
 
-/** The owner's saved settings, so a fix repeats them; a saved card turns auto-recharge on without a new one. */
-function settingsOf(ar: AutoRechargeView | null): texts.OutOfCreditsDetails {
-  if (!ar || ar.status === "pending_card") return {};
-  return { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros, cardSaved: ar.cardSaved === true };
-}
-
 export class Alerts {
   constructor(
     private readonly sql: SqlStorage,
@@ -59,6 +53,11 @@ export class Alerts {
     private readonly config: Config,
     private readonly ports: AlertPorts,
   ) {}
+
+  /** The owner's catalogue: alerts use the owner's language. */
+  ownerTexts(): Catalogue {
+    return textsIn(this.ledger.account()?.owner_lang ?? "en");
+  }
 
   /**
    * Inside the transaction of a balance change (SPEC: the recharge trigger is evaluated after every
@@ -84,7 +83,7 @@ export class Alerts {
   announce(now: number, effects: BalanceEffects): void {
     if (effects.transition === "ran_out") void this.ranOut(now);
     else if (effects.transition === "restored")
-      void this.ports.notify(texts.creditsRestored(this.ledger.view().balanceMicros));
+      void this.ports.notify(this.ownerTexts().creditsRestored(this.ledger.view().balanceMicros));
     if (effects.warning) void this.#sendEarlyWarning(effects.warning);
   }
 
@@ -95,7 +94,7 @@ export class Alerts {
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const autoRecharge = this.billing.view();
     const sent = await this.ports.notify(
-      texts.outOfCreditsNow(this.ledger.view().balanceMicros, outReason(autoRecharge), settingsOf(autoRecharge)),
+      this.ownerTexts().outOfCreditsNow(this.ledger.view().balanceMicros, outReason(autoRecharge), settingsOf(autoRecharge)),
       this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
@@ -123,7 +122,7 @@ export class Alerts {
       )
       .one().n;
     const sent = await this.ports.notify(
-      texts.outOfCreditsHourly(this.ledger.view().balanceMicros, outReason(autoRecharge), {
+      this.ownerTexts().outOfCreditsHourly(this.ledger.view().balanceMicros, outReason(autoRecharge), {
         confirmUrl: autoRecharge?.confirmUrl ?? null,
         unanswered,
         ...settingsOf(autoRecharge),
@@ -160,7 +159,7 @@ export class Alerts {
     const claimed = this.ports.tx(() => this.ledger.row.claimFloorNotice(operation, day));
     if (!claimed) return;
     const sent = await this.ports.notify(
-      texts.backgroundRefused({
+      this.ownerTexts().backgroundRefused({
         operation: operation as Exclude<Operation, "response">,
         costMicros,
         availableMicros: this.ledger.view().availableMicros,
@@ -236,7 +235,7 @@ export class Alerts {
   async #sendEarlyWarning(claim: WarningClaim): Promise<void> {
     const ar = claim.autoRecharge;
     const sent = await this.ports.notify(
-      texts.lowCreditsWarning(claim.balanceMicros, claim.kind, {
+      this.ownerTexts().lowCreditsWarning(claim.balanceMicros, claim.kind, {
         ...(claim.kind === "runway_short" ? { runwayHours: claim.runway } : {}),
         confirmUrl: ar?.confirmUrl ?? null,
         ...(ar

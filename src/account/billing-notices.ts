@@ -1,8 +1,8 @@
 import type { BillingNotice } from "../billing/notices";
-import * as texts from "../telegram/texts";
+import type { Catalogue } from "../telegram/texts";
 
 /** The owner's message for what billing decided. */
-export function noticeText(notice: BillingNotice): string {
+export function noticeText(texts: Catalogue, notice: BillingNotice): string {
   switch (notice.kind) {
     case "recharge_succeeded":
       return texts.rechargeSucceeded(notice.paidMicros, notice.balanceMicros, notice.invoiceUrl, {

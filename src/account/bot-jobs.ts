@@ -8,6 +8,7 @@ import type { StatsSnapshot } from "../ledger/types";
 import { describeError, log } from "../log";
 import { type AccountPort, handleJob } from "../telegram/bot";
 import { sendText } from "../telegram/sender";
+import { textsIn } from "../telegram/texts";
 import type { Job } from "../telegram/updates";
 import type { AfterChange } from "./after-change";
 import type { Alerts } from "./alerts";
@@ -115,6 +116,10 @@ export class BotJobs {
     if (!account) return;
     this.inbox.attempted(updateId);
     try {
+      // The owner's language follows their latest message (unless chosen with /language), before anything is
+      // worded for them: the welcome that waited for this message comes in it too.
+      const ownerLang = isOwnerJob(job) ? job.lang : null;
+      if (ownerLang) this.host.tx(() => this.ledger.row.ownerLanguageSeen(ownerLang));
       // The owner's first message brings the welcome Telegram refused at provisioning (before its own answer);
       // pressing Start gets the welcome as its answer.
       const welcomed = job.kind.startsWith("owner") ? await this.host.welcomeWithFirstMessage() : false;
@@ -136,6 +141,7 @@ export class BotJobs {
             config: this.config,
             instanceId: account.instance_id,
             botUsername: account.bot_username,
+            texts: textsIn(this.ledger.account()?.owner_lang ?? "en"),
             reply: async (text, options = {}) =>
               sendText(await this.botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
             invoices: () => latestInvoices(this.env.DB, account.instance_id),
@@ -210,6 +216,16 @@ export class BotJobs {
       autoRecharge: () => this.billing.view(),
       stats: () => this.host.stats(Date.now()),
       setClientLimit: (micros) => tx(() => this.ledger.row.setClientLimit(micros)),
+      ownerLanguage: () => {
+        const row = this.ledger.account();
+        return { lang: row?.owner_lang ?? "en", chosen: row?.owner_lang_chosen === 1 };
+      },
+      chooseOwnerLanguage: (lang) => tx(() => this.ledger.row.chooseOwnerLanguage(lang)),
     };
   }
+}
+
+/** A message from the owner (its language_code is the owner's language unless they chose one). */
+function isOwnerJob(job: Job): job is Extract<Job, { lang: unknown }> {
+  return job.kind.startsWith("owner") || (job.kind === "non_text" && job.owner);
 }

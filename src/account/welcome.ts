@@ -1,6 +1,6 @@
 import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
-import * as texts from "../telegram/texts";
+import { textsIn } from "../telegram/texts";
 
 /**
  * The owner's welcome (SPEC "Owner commands"): one message at provisioning; if Telegram refuses it (the owner
@@ -70,7 +70,7 @@ export class Welcome {
         "SELECT amount_micros FROM ledger WHERE kind = 'grant' AND idempotency_key = 'license-bonus' LIMIT 1",
       )
       .toArray()[0];
-    return texts.welcome({
+    return textsIn(account?.owner_lang ?? "en").welcome({
       bonusMicros: bonus?.amount_micros ?? 0,
       license: account?.license ?? "",
       minTopUpMicros: this.config.minTopUpMicros,

@@ -7,7 +7,7 @@ import { ApiError } from "../errors";
 import type { BotCredentials } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
-import { MENU_COMMANDS } from "../telegram/texts";
+import { setOwnerMenu } from "../telegram/menu";
 import { adminErrors, adminSecurity, InstanceParams } from "./admin-shared";
 import { CreatedInstance, CreateInstanceBody, errorReply, InstanceView, jsonReply } from "./schemas";
 import { type AppEnv, account, iso, unwrap } from "./shared";
@@ -51,7 +51,7 @@ export async function connectBot(
   // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
   // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
   try {
-    await telegram.setMyCommands(MENU_COMMANDS, { scope: { type: "chat", chat_id: ownerTelegramId } });
+    await setOwnerMenu(telegram, ownerTelegramId, null);
   } catch (error) {
     log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
   }
@@ -150,6 +150,7 @@ instancesApi.openapi(
         ...connected.credentials,
         systemPrompt: body.systemPrompt ?? null,
         ownerEmail: body.ownerEmail ?? null,
+        ownerLanguage: body.ownerLanguage ?? null,
       }),
     );
     await registerInstance(

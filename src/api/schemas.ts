@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { LANGS } from "../lang";
 import { OPERATIONS } from "../ledger/types";
 
 /**
@@ -91,6 +92,15 @@ export const CreateInstanceBody = z
           "Where Stripe emails the invoices: the instance's Stripe customer is made with it, before the first charge. " +
           "Without it, the email the owner enters in Checkout (or sets with /invoiceEmail) is used.",
         example: "owner@example.com",
+      }),
+    ownerLanguage: z
+      .enum(LANGS)
+      .optional()
+      .openapi({
+        description:
+          "The owner's language when known ('en' or 'cs'), for the welcome and the first alerts. Later the language_code " +
+          "of the owner's messages sets it, and the owner's /language choice wins over both.",
+        example: "cs",
       }),
   })
   .openapi("CreateInstance");

@@ -3,7 +3,7 @@ import { backoffMs, dayOf } from "../ledger/rules";
 import { describeError, log } from "../log";
 import { microsToCents } from "../money";
 import { commandAmount } from "../telegram/texts";
-import type { ChargeNow } from "../telegram/texts/billing";
+import type { ChargeNow } from "../telegram/texts";
 import { creditInvoice } from "./credits";
 import type { BillingEffects, BillingParts } from "./notices";
 import type { RechargeRow } from "./recharges";

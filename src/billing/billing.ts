@@ -3,7 +3,7 @@ import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
 import type { AutoRechargeView } from "../ledger/types";
 import { describeError, log } from "../log";
-import type { ChargeNow } from "../telegram/texts/billing";
+import type { ChargeNow } from "../telegram/texts";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
 import { billingPortal, changeSettings, setInvoiceEmail, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";

@@ -1,7 +1,7 @@
 import { sha256Hex } from "../crypto";
 import { log } from "../log";
 import { microsToCents } from "../money";
-import type { ChargeNow } from "../telegram/texts/billing";
+import type { ChargeNow } from "../telegram/texts";
 import { chargeNow, dailyLimitHit, startRechargeIfDue, triggered } from "./auto-recharge";
 import type { BillingEffects, BillingParts } from "./notices";
 import { newRechargeId } from "./recharges";

@@ -1,7 +1,7 @@
 import type { Config } from "../env";
 import { describeError, log } from "../log";
 import { parseSettings, parseTopUp } from "../telegram/command-args";
-import * as texts from "../telegram/texts";
+import type { Catalogue, InvoiceRow } from "../telegram/texts";
 import type { Job } from "../telegram/updates";
 import type { Billing } from "./billing";
 import { parseInvoiceEmail } from "./invoice-email";
@@ -15,8 +15,10 @@ export interface BillingCommandContext {
   instanceId: string;
   /** The bot's username: the Customer Portal returns to its chat (`https://t.me/<username>`). */
   botUsername: string | null;
+  /** The owner's catalogue (their language). */
+  texts: Catalogue;
   reply(text: string, options?: { parseMode?: "HTML"; button?: { text: string; url: string } }): Promise<unknown>;
-  invoices(): Promise<texts.InvoiceRow[]>;
+  invoices(): Promise<InvoiceRow[]>;
   /** The object tells the owner what billing decided, and re-arms. */
   apply(fx: BillingEffects): void;
 }
@@ -29,17 +31,17 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
   try {
     switch (job.command) {
       case "setupcredits": {
-        const parsed = parseSettings("setupCredits", job.args, ctx.config);
+        const parsed = parseSettings("setupCredits", job.args, ctx.config, ctx.texts);
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const { topUpMicros, rechargeAtMicros } = parsed.value;
         const { url, onSave } = await ctx.billing.setupCheckout(topUpMicros, rechargeAtMicros);
-        await ctx.reply(texts.checkoutLink("setup", { topUpMicros, rechargeAtMicros, onSave }), {
-          button: { text: texts.checkoutButton("setup"), url },
+        await ctx.reply(ctx.texts.checkoutLink("setup", { topUpMicros, rechargeAtMicros, onSave }), {
+          button: { text: ctx.texts.checkoutButton("setup"), url },
         });
         return;
       }
       case "changecreditstopup": {
-        const parsed = parseSettings("changeCreditsTopUp", job.args, ctx.config);
+        const parsed = parseSettings("changeCreditsTopUp", job.args, ctx.config, ctx.texts);
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const { topUpMicros, rechargeAtMicros } = parsed.value;
         const fx = new BillingEffects();
@@ -47,20 +49,20 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         const changed = ctx.billing.changeSettings(fx, topUpMicros, rechargeAtMicros);
         await ctx.reply(
           !changed
-            ? texts.needCardFirst()
+            ? ctx.texts.needCardFirst()
             : wasOn
-              ? texts.settingsChanged(topUpMicros, rechargeAtMicros, changed)
-              : texts.autoRechargeOnAgain(topUpMicros, rechargeAtMicros, changed),
+              ? ctx.texts.settingsChanged(topUpMicros, rechargeAtMicros, changed)
+              : ctx.texts.autoRechargeOnAgain(topUpMicros, rechargeAtMicros, changed),
         );
         ctx.apply(fx);
         return;
       }
       case "topup": {
-        const parsed = parseTopUp(job.args, ctx.config);
+        const parsed = parseTopUp(job.args, ctx.config, ctx.texts);
         if (!parsed.ok) return void (await ctx.reply(parsed.message));
         const url = await ctx.billing.topUpCheckout(parsed.value);
-        await ctx.reply(texts.checkoutLink("topup", { amountMicros: parsed.value }), {
-          button: { text: texts.checkoutButton("topup", parsed.value), url },
+        await ctx.reply(ctx.texts.checkoutLink("topup", { amountMicros: parsed.value }), {
+          button: { text: ctx.texts.checkoutButton("topup", parsed.value), url },
         });
         return;
       }
@@ -69,33 +71,33 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         const stopped = ctx.billing.stopAutoRecharge();
         const after = ctx.billing.view();
         await ctx.reply(
-          stopped && after ? texts.autoRechargeStopped(after) : texts.autoRechargeAlreadyOff(after ?? before),
+          stopped && after ? ctx.texts.autoRechargeStopped(after) : ctx.texts.autoRechargeAlreadyOff(after ?? before),
         );
         return;
       }
       case "billing": {
         const returnUrl = ctx.botUsername ? `https://t.me/${ctx.botUsername}` : undefined;
         const url = await ctx.billing.billingPortal(returnUrl ?? ctx.config.publicBaseUrl);
-        await ctx.reply(texts.billingPortalLink(), { button: { text: texts.billingPortalButton(), url } });
+        await ctx.reply(ctx.texts.billingPortalLink(), { button: { text: ctx.texts.billingPortalButton(), url } });
         return;
       }
       case "invoiceemail": {
         if (job.args.length === 0) {
-          return void (await ctx.reply(texts.invoiceEmailCurrent(await ctx.billing.invoiceEmail())));
+          return void (await ctx.reply(ctx.texts.invoiceEmailCurrent(await ctx.billing.invoiceEmail())));
         }
         const email = parseInvoiceEmail(job.args);
-        if (!email.ok) return void (await ctx.reply(texts.invoiceEmailProblem(job.args.join(" "))));
+        if (!email.ok) return void (await ctx.reply(ctx.texts.invoiceEmailProblem(job.args.join(" "))));
         await ctx.billing.setInvoiceEmail(email.value);
-        await ctx.reply(texts.invoiceEmailSet(email.value));
+        await ctx.reply(ctx.texts.invoiceEmailSet(email.value));
         return;
       }
       case "invoices": {
-        const list = texts.invoicesList(await ctx.invoices());
+        const list = ctx.texts.invoicesList(await ctx.invoices());
         await ctx.reply(list.text, { parseMode: list.parseMode });
         return;
       }
       default:
-        await ctx.reply(texts.helpText());
+        await ctx.reply(ctx.texts.helpText());
     }
   } catch (error) {
     log("warn", "billing_command_failed", {
@@ -103,6 +105,6 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
       command: job.command,
       error: describeError(error),
     });
-    await ctx.reply(texts.paymentsUnavailable());
+    await ctx.reply(ctx.texts.paymentsUnavailable());
   }
 }

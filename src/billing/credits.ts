@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import { log } from "../log";
 import { centsToMicros, MICROS_PER_USD, microsToCents } from "../money";
-import type { ShortOfThreshold } from "../telegram/texts/billing";
+import type { ShortOfThreshold } from "../telegram/texts";
 import { type BillingEffects, type BillingParts, RetryLater } from "./notices";
 import type { RechargeRow } from "./recharges";
 

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { log } from "../log";
-import type { ChargeNow } from "../telegram/texts/billing";
+import type { ChargeNow } from "../telegram/texts";
 import { chargeNow, dailyLimitHit, startRechargeIfDue, topUpExpired, triggered } from "./auto-recharge";
 import { type ChargeTrace, creditInvoice, creditInvoiceById, disputed, disputeWon, refunded } from "./credits";
 import { emailCollected } from "./invoice-email";

@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
-import type { ChargeNow, ShortOfThreshold } from "../telegram/texts/billing";
+import type { ChargeNow, ShortOfThreshold } from "../telegram/texts";
 import type { Recharges } from "./recharges";
 import type { BillingSettings } from "./settings";
 

@@ -1,3 +1,4 @@
+import type { Lang } from "../lang";
 import type { BotCredentials, ProvisionInput } from "./types";
 
 /**
@@ -28,10 +29,14 @@ export interface AccountRow extends Record<string, SqlStorageValue> {
   registered: number;
   /** The owner's `/clientLimit` (0: off); NULL: the configured default. */
   client_limit_micros: number | null;
+  /** The language the owner is answered in; NULL: English. */
+  owner_lang: Lang | null;
+  /** 1 once the owner chose the language with /language (Telegram's language_code no longer changes it). */
+  owner_lang_chosen: number;
 }
 
 const ACCOUNT_COLUMNS =
-  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered, client_limit_micros";
+  "instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash, bot_token_sealed, bot_id, bot_username, system_prompt, created_at, balance_micros, held_micros, out_since, out_notified_at, last_alert_hour, low_warning, low_warning_micros, registered, client_limit_micros, owner_lang, owner_lang_chosen";
 
 /**
  * The account row as last read, or undefined when it must be read again; shared by every store on the
@@ -192,6 +197,21 @@ export class AccountRowStore {
   /** The owner's `/clientLimit`: micros per client and UTC day, 0 for no limit, null for the configured default. */
   setClientLimit(micros: number | null): void {
     this.#update("client_limit_micros = ?", micros);
+  }
+
+  /**
+   * The language of the owner's latest message (Telegram's language_code): it becomes the owner's language
+   * unless the owner chose one with /language. Writes only on a change, so most messages cost no write.
+   */
+  ownerLanguageSeen(lang: Lang): void {
+    const row = this.read();
+    if (!row || row.owner_lang_chosen === 1 || row.owner_lang === lang) return;
+    this.#update("owner_lang = ?", lang);
+  }
+
+  /** `/language:xx`: the owner's choice, kept over the language_code of later messages. */
+  chooseOwnerLanguage(lang: Lang): void {
+    this.#update("owner_lang = ?, owner_lang_chosen = 1", lang);
   }
 
   /** The bot token sealed again under the current key, only over the value that was opened. */

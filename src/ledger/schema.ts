@@ -260,6 +260,11 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // day the owner was last told that background work of a kind was refused by the floor (once a day per kind).
   `ALTER TABLE account ADD COLUMN client_limit_micros INTEGER;
    CREATE TABLE IF NOT EXISTS floor_notices (operation TEXT PRIMARY KEY, day INTEGER NOT NULL) WITHOUT ROWID;`,
+  // The owner's language (docs/languages.md): 'owner_lang' is the language the owner is answered in ('en', 'cs';
+  // NULL: English), 'owner_lang_chosen' 1 once the owner chose it with /language — then Telegram's language_code
+  // of later messages no longer changes it.
+  `ALTER TABLE account ADD COLUMN owner_lang TEXT CHECK (owner_lang IN ('en', 'cs'));
+   ALTER TABLE account ADD COLUMN owner_lang_chosen INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -1,4 +1,5 @@
 /** Types of the CreditAccount RPC contract, shared by the Worker routes and the object. */
+import type { Lang } from "../lang";
 
 export const OPERATIONS = ["response", "knowhow_update", "role_update"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -63,6 +64,8 @@ export interface ProvisionInput extends BotCredentials {
   systemPrompt: string | null;
   /** Where Stripe emails the invoices (`ownerEmail` at provisioning); null: Checkout or `/invoiceEmail` sets it. */
   ownerEmail?: string | null;
+  /** The owner's language when the operator knows it (`ownerLanguage`); their messages' language_code updates it. */
+  ownerLanguage?: Lang | null;
 }
 
 export interface BalanceView {

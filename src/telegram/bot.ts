@@ -7,9 +7,10 @@ import { log } from "../log";
 import { BALANCE_TOOL, readToolCalls } from "./balance-tool";
 import { parseClientLimit } from "./command-args";
 import { detectBalanceQuestion } from "./intent";
+import { setOwnerMenu } from "./menu";
 import { type SendResult, sendText, splitMessage } from "./sender";
-import * as texts from "./texts";
-import type { Lang } from "./types";
+import { type Catalogue, type OutOfCreditsDetails, type OutOfCreditsReason, textsIn } from "./texts";
+import { isLang, type Lang } from "./types";
 import type { Job } from "./updates";
 
 /** The model may take this long; the webhook was answered long before (see docs/telegram.md). */
@@ -43,6 +44,10 @@ export interface AccountPort {
   stats(): StatsSnapshot;
   /** The owner's `/clientLimit` (0: off); `null` goes back to the configured default. */
   setClientLimit(micros: number | null): void;
+  /** The language the owner is answered in, and whether they chose it with `/language`. */
+  ownerLanguage(): { lang: Lang; chosen: boolean };
+  /** `/language:xx`: the owner's choice, kept over Telegram's language_code of later messages. */
+  chooseOwnerLanguage(lang: Lang): void;
 }
 
 export interface BotDeps {
@@ -71,7 +76,17 @@ async function reply(deps: BotDeps, chatId: number, text: string, parseMode?: "H
 }
 
 function balanceText(deps: BotDeps, lang: Lang): string {
-  return texts.balanceAnswer(lang, { ...deps.account.balance(), autoRecharge: deps.account.autoRecharge() });
+  return textsIn(lang).balanceAnswer({ ...deps.account.balance(), autoRecharge: deps.account.autoRecharge() });
+}
+
+/** The owner's catalogue: their `/language` choice, else the language_code of their latest message, else English. */
+function ownerTexts(deps: BotDeps): Catalogue {
+  return textsIn(deps.account.ownerLanguage().lang);
+}
+
+/** A client's catalogue: the language_code of the message being answered, else English. */
+function clientTexts(job: { lang?: Lang | null }): Catalogue {
+  return textsIn(job.lang ?? "en");
 }
 
 /** Handles one routed update. Throws only on a transient failure that is worth a retry. */
@@ -81,10 +96,10 @@ export async function handleJob(job: Job, deps: BotDeps): Promise<void> {
       await deps.api.answerCallbackQuery(job.callbackQueryId).catch(() => undefined);
       return;
     case "non_text":
-      await reply(deps, job.chatId, texts.nonTextMessage());
+      await reply(deps, job.chatId, (job.owner ? ownerTexts(deps) : clientTexts(job)).nonTextMessage());
       return;
     case "refuse_command":
-      await reply(deps, job.chatId, texts.notOwnerRefusal());
+      await reply(deps, job.chatId, clientTexts(job).notOwnerRefusal());
       return;
     case "owner_unknown_command":
       await reply(deps, job.chatId, helpText(deps));
@@ -98,20 +113,26 @@ export async function handleJob(job: Job, deps: BotDeps): Promise<void> {
         return;
       }
       // The rules missed: the model answers, with the balance tool at hand (in the language /balance uses).
-      return answer(deps, job.chatId, String(job.chatId), job.text, false, "en");
+      return answer(deps, job.chatId, String(job.chatId), job.text, {
+        owner: true,
+        lang: deps.account.ownerLanguage().lang,
+      });
     }
     case "user_text":
-      return answer(deps, job.chatId, String(job.userId), job.text, true, null);
+      return answer(deps, job.chatId, String(job.userId), job.text, { owner: false, lang: job.lang ?? "en" });
   }
 }
 
 async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: BotDeps): Promise<void> {
   switch (job.command) {
     case "balance":
-      await reply(deps, job.chatId, balanceText(deps, "en"));
+      await reply(deps, job.chatId, balanceText(deps, deps.account.ownerLanguage().lang));
       return;
     case "stats": {
-      const report = texts.statsReport({ ...deps.account.stats(), autoRecharge: deps.account.autoRecharge() });
+      const report = ownerTexts(deps).statsReport({
+        ...deps.account.stats(),
+        autoRecharge: deps.account.autoRecharge(),
+      });
       await reply(deps, job.chatId, report.text, report.parseMode);
       return;
     }
@@ -120,15 +141,17 @@ async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: 
       await reply(deps, job.chatId, helpText(deps));
       return;
     case "clientlimit": {
-      const parsed = parseClientLimit(job.args, deps.config);
+      const parsed = parseClientLimit(job.args, deps.config, ownerTexts(deps));
       if (!parsed.ok) {
         await reply(deps, job.chatId, parsed.message);
         return;
       }
       deps.account.setClientLimit(parsed.value);
-      await reply(deps, job.chatId, texts.clientLimitSet(parsed.value));
+      await reply(deps, job.chatId, ownerTexts(deps).clientLimitSet(parsed.value));
       return;
     }
+    case "language":
+      return language(job, deps);
     default:
       if (deps.billing) return deps.billing(job);
       await reply(deps, job.chatId, helpText(deps));
@@ -137,10 +160,33 @@ async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: 
 
 /** `/help` with the configured limits and the owner's settings now. */
 function helpText(deps: BotDeps): string {
-  return texts.helpText(deps.config, {
+  return ownerTexts(deps).helpText(deps.config, {
     autoRecharge: deps.account.autoRecharge(),
     clientLimitMicros: deps.endUserDailyCapMicros,
+    language: deps.account.ownerLanguage(),
   });
+}
+
+/**
+ * `/language` shows the owner's language; `/language:cs` or `/language:en` chooses it (kept over Telegram's
+ * language_code) and gives the owner's command menu that language. A menu Telegram refuses changes nothing else.
+ */
+async function language(job: Extract<Job, { kind: "owner_command" }>, deps: BotDeps): Promise<void> {
+  const [choice, ...rest] = job.args.map((a) => a.trim().toLowerCase());
+  if (choice === undefined) {
+    const now = deps.account.ownerLanguage();
+    await reply(deps, job.chatId, textsIn(now.lang).languageCurrent(now.chosen));
+    return;
+  }
+  if (!isLang(choice) || rest.length > 0) {
+    await reply(deps, job.chatId, ownerTexts(deps).languageProblem(job.args.join(" ")));
+    return;
+  }
+  deps.account.chooseOwnerLanguage(choice);
+  await setOwnerMenu(deps.api, deps.ownerChatId, choice).catch((error: unknown) =>
+    log("warn", "owner_menu_failed", { instanceId: deps.account.instanceId, error: String(error) }),
+  );
+  await reply(deps, job.chatId, textsIn(choice).languageSet());
 }
 
 /**
@@ -156,22 +202,28 @@ async function answer(
   chatId: number,
   endUserId: string,
   text: string,
-  capped: boolean,
-  balanceTool: Lang | null,
+  who: { owner: boolean; lang: Lang },
 ): Promise<void> {
   const { account, config } = deps;
+  const t = textsIn(who.lang);
+  const balanceTool = who.owner ? who.lang : null;
   let stored = account.storedAnswer();
   if (!stored) {
     const cap = deps.endUserDailyCapMicros;
-    if (capped && cap > 0 && account.spentToday(endUserId) + config.answerWorstCaseMicros > cap) {
-      await reply(deps, chatId, texts.userDailyCapReached("en"));
+    if (!who.owner && cap > 0 && account.spentToday(endUserId) + config.answerWorstCaseMicros > cap) {
+      await reply(deps, chatId, t.userDailyCapReached());
       return;
     }
     const hold = account.holdAnswer(endUserId);
     // Any other refusal is a fault, not an empty balance: the job fails and is retried, nobody is told "out".
     if (!hold.ok && hold.reason !== "insufficient_credits") throw new Error(`hold refused: ${hold.reason}`);
     if (!hold.ok) {
-      // Out of credits: no answer (silently), counted, and the owner told once right away.
+      // The owner never meets silence: their own message gets the balance, the reason and the fix.
+      if (who.owner) {
+        await reply(deps, chatId, outOfCreditsText(t, account.balance().balanceMicros, account.autoRecharge()));
+        return;
+      }
+      // A client: no answer (silently), counted, and the owner told once right away.
       account.recordUnanswered();
       return;
     }
@@ -192,7 +244,7 @@ async function answer(
         reason: completion.reason,
         status: completion.status,
       });
-      await reply(deps, chatId, texts.answerFailed());
+      await reply(deps, chatId, t.answerFailed());
       return;
     }
     const calls = readToolCalls(completion, balanceTool !== null);
@@ -217,7 +269,7 @@ async function answer(
     if (completion.text === "" && (calls.ignored.length > 0 || calls.malformed > 0)) {
       // A call of a function we do not have, and no text: no answer to give or to charge for.
       account.releaseAnswer(hold.holdId);
-      await reply(deps, chatId, texts.answerFailed());
+      await reply(deps, chatId, t.answerFailed());
       return;
     }
     const priced = tokenCostMicros(
@@ -250,7 +302,18 @@ async function sendAnswer(deps: BotDeps, chatId: number, stored: { text: string;
   }
 }
 
-export type OutReason = texts.OutOfCreditsReason;
+export type OutReason = OutOfCreditsReason;
+
+/** The owner's saved settings, so a fix repeats them; a saved card turns auto-recharge on without a new one. */
+export function settingsOf(ar: AutoRechargeView | null): OutOfCreditsDetails {
+  if (!ar || ar.status === "pending_card") return {};
+  return { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros, cardSaved: ar.cardSaved === true };
+}
+
+/** Out of credits, in the owner's words: the balance, why, and the fix (the alert's text). */
+export function outOfCreditsText(t: Catalogue, balanceMicros: number, ar: AutoRechargeView | null): string {
+  return t.outOfCreditsNow(balanceMicros, outReason(ar), { confirmUrl: ar?.confirmUrl ?? null, ...settingsOf(ar) });
+}
 
 export function outReason(autoRecharge: AutoRechargeView | null): OutReason {
   if (!autoRecharge?.enabled) return "auto_recharge_off";

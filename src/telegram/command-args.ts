@@ -1,7 +1,13 @@
 import type { Config } from "../env";
 import { MICROS_PER_CENT, MICROS_PER_USD, parseOwnerAmount } from "../money";
-import * as texts from "./texts";
-import type { CommandProblem } from "./texts/problems";
+import {
+  type Catalogue,
+  type CommandProblem,
+  changeCommand,
+  clientLimitCommand,
+  setupCommand,
+  topUpCommand,
+} from "./texts";
 
 /**
  * The values of the owner commands that take some (`/setupCredits`, `/changeCreditsTopUp`, `/topUp`,
@@ -83,6 +89,7 @@ export function parseSettings(
   command: "setupCredits" | "changeCreditsTopUp",
   args: readonly string[],
   config: Limits,
+  texts: Catalogue,
 ): Parsed<{ topUpMicros: number; rechargeAtMicros: number }> {
   const setup = command === "setupCredits";
   const { values, problems, exampleValues } = check(args, [
@@ -106,7 +113,7 @@ export function parseSettings(
   ]);
   if (problems.length > 0) {
     const [topUp, rechargeAt] = exampleValues as [number, number];
-    const example = setup ? texts.setupCommand(topUp, rechargeAt) : texts.changeCommand(topUp, rechargeAt);
+    const example = setup ? setupCommand(topUp, rechargeAt) : changeCommand(topUp, rechargeAt);
     return { ok: false, message: texts.commandProblems(command, problems, example) };
   }
   const [topUpMicros, rechargeAtMicros] = values as [number, number];
@@ -114,7 +121,7 @@ export function parseSettings(
 }
 
 /** `/topUp:{amount}`: a one-off purchase. */
-export function parseTopUp(args: readonly string[], config: Limits): Parsed<number> {
+export function parseTopUp(args: readonly string[], config: Limits, texts: Catalogue): Parsed<number> {
   const { values, problems, exampleValues } = check(args, [
     {
       what: "amount",
@@ -126,7 +133,7 @@ export function parseTopUp(args: readonly string[], config: Limits): Parsed<numb
     },
   ]);
   if (problems.length > 0) {
-    return { ok: false, message: texts.commandProblems("topUp", problems, texts.topUpCommand(exampleValues[0])) };
+    return { ok: false, message: texts.commandProblems("topUp", problems, topUpCommand(exampleValues[0])) };
   }
   return { ok: true, value: values[0] as number };
 }
@@ -137,7 +144,7 @@ export function minClientLimitMicros(config: Pick<Limits, "answerWorstCaseMicros
 }
 
 /** `/clientLimit:{usd}`: what one client may cost per UTC day; `0` turns the limit off. */
-export function parseClientLimit(args: readonly string[], config: Limits): Parsed<number> {
+export function parseClientLimit(args: readonly string[], config: Limits, texts: Catalogue): Parsed<number> {
   const min = minClientLimitMicros(config);
   const { values, problems, exampleValues } = check(args, [
     {
@@ -153,7 +160,7 @@ export function parseClientLimit(args: readonly string[], config: Limits): Parse
   if (problems.length > 0) {
     return {
       ok: false,
-      message: texts.commandProblems("clientLimit", problems, texts.clientLimitCommand(exampleValues[0])),
+      message: texts.commandProblems("clientLimit", problems, clientLimitCommand(exampleValues[0])),
     };
   }
   return { ok: true, value: values[0] as number };

@@ -1,2 +1,2 @@
-/** Languages the owner can be answered in. Add one here and in texts/. */
-export type Lang = "en" | "cs";
+/** Languages the owner and clients can be answered in: see src/lang.ts. Add one there and in texts/. */
+export { isLang, type Lang } from "../lang";

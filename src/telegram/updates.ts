@@ -4,6 +4,8 @@
  * (a person, not a service account or a chat speaking as itself) reaches them.
  */
 
+import { type Lang, langOfCode } from "../lang";
+
 /** Telegram's service accounts: anonymous group admin and channel forwards. Never an owner. */
 export const SERVICE_ACCOUNT_IDS: ReadonlySet<number> = new Set([1087968824, 777000]);
 
@@ -21,16 +23,21 @@ export const OWNER_COMMANDS = [
   "invoices",
   "stopcredits",
   "clientlimit",
+  "language",
 ] as const;
 export type OwnerCommand = (typeof OWNER_COMMANDS)[number];
 
+/**
+ * `lang`: the sender's Telegram `language_code` as one of our languages (null: the message carried none). A
+ * client is answered in it; for the owner it updates the owner's language unless they chose one (/language).
+ */
 export type Job =
-  | { kind: "owner_command"; chatId: number; command: OwnerCommand; args: string[] }
-  | { kind: "owner_unknown_command"; chatId: number; command: string }
-  | { kind: "owner_text"; chatId: number; text: string }
-  | { kind: "user_text"; chatId: number; userId: number; text: string }
-  | { kind: "refuse_command"; chatId: number }
-  | { kind: "non_text"; chatId: number }
+  | { kind: "owner_command"; chatId: number; command: OwnerCommand; args: string[]; lang: Lang | null }
+  | { kind: "owner_unknown_command"; chatId: number; command: string; lang: Lang | null }
+  | { kind: "owner_text"; chatId: number; text: string; lang: Lang | null }
+  | { kind: "user_text"; chatId: number; userId: number; text: string; lang: Lang | null }
+  | { kind: "refuse_command"; chatId: number; lang: Lang | null }
+  | { kind: "non_text"; chatId: number; owner: boolean; lang: Lang | null }
   | { kind: "callback"; callbackQueryId: string };
 
 export type Route = Job | { kind: "ignore"; why: string };
@@ -63,7 +70,7 @@ function isOwnerCommand(name: string): name is OwnerCommand {
 
 interface Message {
   chat?: { id?: unknown; type?: unknown };
-  from?: { id?: unknown; is_bot?: unknown };
+  from?: { id?: unknown; is_bot?: unknown; language_code?: unknown };
   sender_chat?: unknown;
   text?: unknown;
 }
@@ -102,7 +109,10 @@ export function routeUpdate(update: unknown, ownerId: number, botUsername: strin
     return { kind: "ignore", why: "not a person" };
   }
   const isOwner = fromId === ownerId && chatId === fromId;
-  if (typeof message.text !== "string" || message.text.trim() === "") return { kind: "non_text", chatId };
+  const lang = langOfCode(from?.language_code);
+  if (typeof message.text !== "string" || message.text.trim() === "") {
+    return { kind: "non_text", chatId, owner: isOwner, lang };
+  }
   const text = message.text;
 
   const command = parseCommand(text);
@@ -112,11 +122,13 @@ export function routeUpdate(update: unknown, ownerId: number, botUsername: strin
     }
     if (isOwner) {
       return isOwnerCommand(command.name)
-        ? { kind: "owner_command", chatId, command: command.name, args: command.args }
-        : { kind: "owner_unknown_command", chatId, command: command.name };
+        ? { kind: "owner_command", chatId, command: command.name, args: command.args, lang }
+        : { kind: "owner_unknown_command", chatId, command: command.name, lang };
     }
-    if (command.name === "start") return { kind: "user_text", chatId, userId: fromId, text: "Hello!" };
-    if (isOwnerCommand(command.name) && command.name !== "help") return { kind: "refuse_command", chatId };
+    if (command.name === "start") return { kind: "user_text", chatId, userId: fromId, text: "Hello!", lang };
+    if (isOwnerCommand(command.name) && command.name !== "help") return { kind: "refuse_command", chatId, lang };
   }
-  return isOwner ? { kind: "owner_text", chatId, text } : { kind: "user_text", chatId, userId: fromId, text };
+  return isOwner
+    ? { kind: "owner_text", chatId, text, lang }
+    : { kind: "user_text", chatId, userId: fromId, text, lang };
 }

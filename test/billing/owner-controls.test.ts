@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import * as commands from "../../src/billing/commands";
 import { loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
+import { textsIn } from "../../src/telegram/texts";
 import { parseCommand, routeUpdate } from "../../src/telegram/updates";
 import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
 import { deliver, modelRequests, privateText, type SentMessage, settle, waitForMessages } from "../telegram/fixtures";
@@ -19,6 +20,8 @@ import {
   waitForBalance,
   withCard,
 } from "./fixtures";
+
+const EN = textsIn("en");
 
 /**
  * The owner's controls (issue 18): what the bot suggests is accepted, background work refused by the floor
@@ -39,10 +42,13 @@ async function refusal(command: string): Promise<string | null> {
   // A bare mention of a command that takes values ("the link you got after /setupCredits") is not a suggestion to send.
   if (args.length === 0) return null;
   let parse: Parser | null = null;
-  if (route.command === "setupcredits") parse = (a, c) => commands.parseSettings("setupCredits", a, c);
-  if (route.command === "changecreditstopup") parse = (a, c) => commands.parseSettings("changeCreditsTopUp", a, c);
-  if (route.command === "topup") parse = commands.parseTopUp;
-  if (route.command === "clientlimit") parse = (await import("../../src/telegram/command-args")).parseClientLimit;
+  if (route.command === "setupcredits") parse = (a, c) => commands.parseSettings("setupCredits", a, c, EN);
+  if (route.command === "changecreditstopup") parse = (a, c) => commands.parseSettings("changeCreditsTopUp", a, c, EN);
+  if (route.command === "topup") parse = (a, c) => commands.parseTopUp(a, c, EN);
+  if (route.command === "clientlimit") {
+    const { parseClientLimit } = await import("../../src/telegram/command-args");
+    parse = (a, c) => parseClientLimit(a, c, EN);
+  }
   if (!parse) return null;
   const parsed = parse(args, config);
   return parsed.ok ? null : parsed.message;
@@ -286,13 +292,13 @@ describe("owner controls", () => {
     // so a pricier one shows it), with an example that is accepted.
     const { parseClientLimit } = await import("../../src/telegram/command-args");
     const pricey = { ...config, answerWorstCaseMicros: 42_000 };
-    const low = parseClientLimit(["0.04"], pricey);
+    const low = parseClientLimit(["0.04"], pricey, EN);
     expect(low.ok).toBe(false);
     if (low.ok) return;
     expect(low.message).toContain("$0.05");
     const example = /Example: \/clientLimit:(\S+)/.exec(low.message)?.[1];
-    expect(parseClientLimit([example ?? ""], pricey).ok).toBe(true);
-    expect(parseClientLimit(["0.05"], pricey)).toEqual({ ok: true, value: 50_000 });
+    expect(parseClientLimit([example ?? ""], pricey, EN).ok).toBe(true);
+    expect(parseClientLimit(["0.05"], pricey, EN)).toEqual({ ok: true, value: 50_000 });
     const bad = await ownerSays(inst, "/clientLimit:abc");
     expect(bad.text).toMatch(/number/);
     expect(bad.text).toMatch(/Example: \/clientLimit:\d/);

@@ -16,10 +16,13 @@ interface Person {
   id: number;
   first_name?: string;
   username?: string;
+  /** The Telegram app's language ("en" unless given; null: the field is absent, as Telegram may send it). */
+  language_code?: string | null;
 }
 
 function user(p: Person) {
-  return { id: p.id, is_bot: false, first_name: p.first_name ?? "Eva", username: p.username, language_code: "en" };
+  const language_code = p.language_code === null ? undefined : (p.language_code ?? "en");
+  return { id: p.id, is_bot: false, first_name: p.first_name ?? "Eva", username: p.username, language_code };
 }
 
 export function privateText(from: Person, text: string, extra: Record<string, unknown> = {}) {

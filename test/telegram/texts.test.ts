@@ -3,36 +3,35 @@ import type { AutoRechargeStatus, AutoRechargeView, StatsSnapshot } from "../../
 import { MICROS_PER_USD } from "../../src/money";
 import { outReason } from "../../src/telegram/bot";
 import * as texts from "../../src/telegram/texts";
-import {
-  amountProblem,
+import { commandAmount, escapeHtml, type OutOfCreditsReason, textsIn } from "../../src/telegram/texts";
+import type { Lang } from "../../src/telegram/types";
+
+const EN = textsIn("en");
+const {
   answerFailed,
-  balanceAnswer,
   cardSaved,
   checkoutLink,
-  commandAmount,
   creditsRestored,
   dailyLimitReached,
-  escapeHtml,
   formatRunway,
   helpText,
   invoicesList,
-  MENU_COMMANDS,
+  menuCommands: MENU_COMMANDS,
   needCardFirst,
   nonTextMessage,
   notOwnerRefusal,
-  type OutOfCreditsReason,
   outOfCreditsHourly,
   outOfCreditsNow,
   rechargeFailed,
   rechargeNeedsConfirmation,
   rechargeSucceeded,
   settingsChanged,
-  settingsProblem,
   statsReport,
   topUpSucceeded,
   userDailyCapReached,
-} from "../../src/telegram/texts";
-import type { Lang } from "../../src/telegram/types";
+} = EN;
+/** `/balance` in a language (the catalogue of that language). */
+const balanceAnswer = (lang: Lang, v: Parameters<typeof EN.balanceAnswer>[0]) => textsIn(lang).balanceAnswer(v);
 
 const usd = (n: number) => Math.round(n * MICROS_PER_USD);
 
@@ -366,6 +365,7 @@ describe("help and menu", () => {
 });
 
 describe("input problems", () => {
+  // The live path: every problem of a command at once (command-args.ts builds the accepted example).
   it.each([
     ["missing", /missing/],
     ["not_a_number", /number/],
@@ -373,50 +373,52 @@ describe("input problems", () => {
     ["zero", /more than zero/],
     ["too_many_decimals", /two decimals/],
     ["too_large", /too large/],
-  ] as const)("amountProblem %s says what was wrong and shows the example", (problem, re) => {
-    const text = amountProblem(problem, "top-up", "/setupCredits:500:100");
+  ] as const)("an amount that is %s says what was wrong and shows the example", (problem, re) => {
+    const text = EN.commandProblems(
+      "setupCredits",
+      [{ kind: "amount", what: "top-up", problem }],
+      "/setupCredits:500:100",
+    );
     expect(text).toMatch(re);
     expect(text).toContain("top-up");
+    expect(text).toContain("Nothing was changed");
     expect(text).toContain("Example: /setupCredits:500:100");
   });
 
-  it("below minimum top-up names the minimum and gives an accepted example", () => {
-    const text = settingsProblem({ kind: "top_up_below_min", command: "setupCredits", minMicros: usd(250) });
-    expect(text).toContain("$250.00");
-    expect(text).toContain("/setupCredits:500:100");
-    const high = settingsProblem({ kind: "top_up_below_min", command: "setupCredits", minMicros: usd(1000) });
-    expect(high).toContain("/setupCredits:1000:100");
-    const manual = settingsProblem({ kind: "top_up_below_min", command: "topUp", minMicros: usd(50) });
-    expect(manual).toContain("$50.00");
-    expect(manual).toContain("/topUp:100");
+  it("limits name the minimum or maximum; the form and the example come with them", () => {
+    const below = EN.commandProblems(
+      "setupCredits",
+      [{ kind: "top_up_below_min", minMicros: usd(250) }],
+      "/setupCredits:500:100",
+    );
+    expect(below).toContain("$250.00");
+    expect(below).toContain("Form: /setupCredits:{topUpAmount}:{rechargeAt}");
+    const manual = EN.commandProblems("topUp", [{ kind: "top_up_below_min", minMicros: usd(50) }], "/topUp:100");
+    expect(manual).toMatch(/one-off top-up must be at least \$50\.00/);
+    const above = EN.commandProblems(
+      "changeCreditsTopUp",
+      [{ kind: "top_up_above_max", maxMicros: usd(10_000) }],
+      "/changeCreditsTopUp:750:200",
+    );
+    expect(above).toContain("$10,000.00");
+    const threshold = EN.commandProblems(
+      "setupCredits",
+      [{ kind: "threshold_below_min", minMicros: usd(150) }],
+      "/setupCredits:500:150",
+    );
+    expect(threshold).toContain("$150.00");
+    expect(threshold).toContain("/setupCredits:500:150");
   });
 
-  it("above maximum names the maximum", () => {
-    const text = settingsProblem({ kind: "top_up_above_max", command: "changeCreditsTopUp", maxMicros: usd(10_000) });
-    expect(text).toContain("$10,000.00");
-    expect(text).toContain("/changeCreditsTopUp:750:200");
-  });
-
-  it("threshold below minimum names the minimum", () => {
-    const text = settingsProblem({ kind: "threshold_below_min", command: "setupCredits", minMicros: usd(150) });
-    expect(text).toContain("$150.00");
-    expect(text).toContain("/setupCredits:500:150");
-  });
-
-  it("missing parts explain the form with an example", () => {
-    const text = settingsProblem({ kind: "missing_parts", command: "setupCredits" });
-    expect(text).toContain("/setupCredits:{topUpAmount}:{rechargeAt}");
-    expect(text).toContain("/setupCredits:500:100");
-    expect(settingsProblem({ kind: "missing_parts", command: "topUp" })).toContain("/topUp:100");
-  });
-
-  it("too many parts says how many are expected", () => {
-    expect(settingsProblem({ kind: "too_many_parts", command: "setupCredits" })).toMatch(/exactly two/);
-    expect(settingsProblem({ kind: "too_many_parts", command: "topUp" })).toMatch(/exactly one/);
-  });
-
-  it("a caller-provided example wins", () => {
-    expect(settingsProblem({ kind: "missing_parts", command: "topUp", example: "/topUp:75" })).toContain("/topUp:75");
+  it("several problems are listed together; too many parts says how many are expected", () => {
+    const text = EN.commandProblems(
+      "setupCredits",
+      [{ kind: "too_many_parts" }, { kind: "threshold_below_min", minMicros: usd(100) }],
+      "/setupCredits:500:100",
+    );
+    expect(text).toMatch(/has 2 problems/);
+    expect(text).toMatch(/exactly two/);
+    expect(EN.commandProblems("topUp", [{ kind: "too_many_parts" }], "/topUp:100")).toMatch(/exactly one/);
   });
 });
 
@@ -453,7 +455,8 @@ describe("notifications", () => {
 
   it("end-user messages carry no billing words", () => {
     for (const lang of LANGS) {
-      for (const text of [userDailyCapReached(lang), answerFailed(lang), nonTextMessage(lang)]) {
+      const t = textsIn(lang);
+      for (const text of [t.userDailyCapReached(), t.answerFailed(), t.nonTextMessage()]) {
         expect(text).not.toMatch(/credit|kredit|balance|zůstatek|\$|billing|pay|plat/i);
       }
     }
@@ -528,66 +531,20 @@ describe("Stripe texts", () => {
 });
 
 describe("module layout", () => {
-  it("the texts folder's index exports exactly the names the single file did", () => {
-    // Helpers shared between topic files (table cells, default amounts, the language table) stay internal.
+  it("the texts index exports the catalogues' entry point and the language-free helpers only", () => {
+    // Words live in the catalogues (texts/en, texts/cs); helpers shared between languages stay internal.
     expect(Object.keys(texts).sort()).toEqual(
       [
         "EXAMPLES",
-        "MENU_COMMANDS",
-        "amountProblem",
-        "answerFailed",
-        "autoRechargeAlreadyOff",
-        "autoRechargeOnAgain",
-        "autoRechargeStopped",
-        "backgroundRefused",
-        "balanceAnswer",
-        "cardLabel",
-        "cardLinkExpired",
-        "cardLinkOutdated",
-        "cardSaved",
         "changeCommand",
-        "checkoutButton",
-        "checkoutLink",
         "clientLimitCommand",
-        "clientLimitSet",
         "commandAmount",
-        "commandProblems",
-        "creditsRestored",
-        "dailyLimitReached",
         "escapeHtml",
-        "formatRunway",
-        "helpText",
-        "invoicesList",
         "isoDate",
-        "lowCreditsWarning",
-        "needCardFirst",
-        "newerCardLinkWaiting",
-        "nonTextMessage",
-        "notOwnerRefusal",
-        "outOfCreditsHourly",
-        "outOfCreditsNow",
-        "paymentsUnavailable",
-        "rechargeFailed",
-        "rechargeNeedsConfirmation",
         "rechargeState",
-        "rechargeSucceeded",
-        "settingsChanged",
-        "settingsProblem",
         "setupCommand",
-        "statsReport",
-        "statusLabel",
+        "textsIn",
         "topUpCommand",
-        "topUpExpired",
-        "topUpSucceeded",
-        "userDailyCapReached",
-        // The owner's mailbox and welcome.
-        "INVOICE_EMAIL_EXAMPLE",
-        "billingPortalButton",
-        "billingPortalLink",
-        "invoiceEmailCurrent",
-        "invoiceEmailProblem",
-        "invoiceEmailSet",
-        "welcome",
       ].sort(),
     );
   });
@@ -595,7 +552,7 @@ describe("module layout", () => {
 
 describe("early warning with auto-recharge stopped", () => {
   it("points to /changeCreditsTopUp when a card is saved (no new card needed), to /setupCredits when none is", () => {
-    const withCard = texts.lowCreditsWarning(95_000_000, "runway_short", {
+    const withCard = EN.lowCreditsWarning(95_000_000, "runway_short", {
       runwayHours: 5,
       topUpMicros: 500_000_000,
       rechargeAtMicros: 100_000_000,
@@ -603,7 +560,7 @@ describe("early warning with auto-recharge stopped", () => {
     });
     expect(withCard).toContain("/changeCreditsTopUp:500:100");
     expect(withCard).not.toContain("/setupCredits");
-    const noCard = texts.lowCreditsWarning(95_000_000, "runway_short", { runwayHours: 5 });
+    const noCard = EN.lowCreditsWarning(95_000_000, "runway_short", { runwayHours: 5 });
     expect(noCard).toContain("/setupCredits:");
   });
 });
@@ -625,14 +582,14 @@ describe("out of credits: the reason says what is true", () => {
     expect(outReason(view({ armed: false, inFlight: false }))).toBe("top_up_short");
     expect(outReason(view({ armed: true, inFlight: true }))).toBe("recharge_pending");
     expect(outReason(view({ armed: false, inFlight: true }))).toBe("recharge_pending");
-    const text = texts.outOfCreditsNow(0, "top_up_short", { topUpMicros: 250_000_000, rechargeAtMicros: 100_000_000 });
+    const text = EN.outOfCreditsNow(0, "top_up_short", { topUpMicros: 250_000_000, rechargeAtMicros: 100_000_000 });
     expect(text).not.toMatch(/on its way/);
     expect(text).toContain("/changeCreditsTopUp:500:100");
   });
 
   it("auto-recharge stopped with a card saved: turn it on with /changeCreditsTopUp, not a new card", () => {
     expect(outReason(view({ enabled: false }))).toBe("auto_recharge_off");
-    const text = texts.outOfCreditsNow(0, "auto_recharge_off", {
+    const text = EN.outOfCreditsNow(0, "auto_recharge_off", {
       topUpMicros: 250_000_000,
       rechargeAtMicros: 100_000_000,
       cardSaved: true,

@@ -16,6 +16,21 @@ const CLIENT = { id: 7777, first_name: "Karel" };
 const BOT = "ExpertBot";
 const route = (update: unknown) => routeUpdate(update, OWNER.id, BOT);
 
+describe("routeUpdate: the sender's language", () => {
+  it("Telegram's language_code: cs and sk are Czech, any other is English, none is unknown", () => {
+    const lang = (code: string | null) =>
+      (route(privateText({ ...CLIENT, language_code: code }, "Hi")) as { lang: unknown }).lang;
+    expect(lang("cs")).toBe("cs");
+    expect(lang("sk")).toBe("cs");
+    expect(lang("cs-CZ")).toBe("cs");
+    expect(lang("en-GB")).toBe("en");
+    expect(lang("de")).toBe("en");
+    expect(lang(null)).toBeNull();
+    const owner = route(privateText({ ...OWNER, language_code: "cs" }, "/stats"));
+    expect(owner).toMatchObject({ kind: "owner_command", lang: "cs" });
+  });
+});
+
 describe("routeUpdate: who reaches the owner's features", () => {
   it("the owner's command in a private chat, with its parts", () => {
     expect(route(privateText(OWNER, "/setupCredits:500:100"))).toEqual({
@@ -23,6 +38,7 @@ describe("routeUpdate: who reaches the owner's features", () => {
       chatId: OWNER.id,
       command: "setupcredits",
       args: ["500", "100"],
+      lang: "en",
     });
     expect(route(privateText(OWNER, `/STATS@${BOT.toLowerCase()}`))).toMatchObject({
       kind: "owner_command",
@@ -35,6 +51,7 @@ describe("routeUpdate: who reaches the owner's features", () => {
       kind: "owner_unknown_command",
       chatId: OWNER.id,
       command: "frobnicate",
+      lang: "en",
     });
   });
 
@@ -43,18 +60,24 @@ describe("routeUpdate: who reaches the owner's features", () => {
       kind: "owner_text",
       chatId: OWNER.id,
       text: "how many credits do I have?",
+      lang: "en",
     });
   });
 
   it("a client typing an owner command is refused; /help and words are questions; /start greets", () => {
-    expect(route(privateText(CLIENT, "/setupCredits:500:100"))).toEqual({ kind: "refuse_command", chatId: CLIENT.id });
-    expect(route(privateText(CLIENT, "/balance"))).toEqual({ kind: "refuse_command", chatId: CLIENT.id });
+    expect(route(privateText(CLIENT, "/setupCredits:500:100"))).toEqual({
+      kind: "refuse_command",
+      chatId: CLIENT.id,
+      lang: "en",
+    });
+    expect(route(privateText(CLIENT, "/balance"))).toEqual({ kind: "refuse_command", chatId: CLIENT.id, lang: "en" });
     expect(route(privateText(CLIENT, "/help"))).toMatchObject({ kind: "user_text", userId: CLIENT.id });
     expect(route(privateText(CLIENT, "/start"))).toEqual({
       kind: "user_text",
       chatId: CLIENT.id,
       userId: CLIENT.id,
       text: "Hello!",
+      lang: "en",
     });
     expect(route(privateText(CLIENT, "What are your hours?"))).toMatchObject({ kind: "user_text", userId: CLIENT.id });
   });
@@ -84,7 +107,7 @@ describe("routeUpdate: who reaches the owner's features", () => {
   it("edits, channel posts, stickers and callbacks each have their own way", () => {
     expect(route(editedText(OWNER, "/stats"))).toEqual({ kind: "ignore", why: "edited message" });
     expect(route(channelPost("/stats"))).toEqual({ kind: "ignore", why: "channel post" });
-    expect(route(sticker(CLIENT))).toEqual({ kind: "non_text", chatId: CLIENT.id });
+    expect(route(sticker(CLIENT))).toEqual({ kind: "non_text", chatId: CLIENT.id, owner: false, lang: "en" });
     expect(route(callbackQuery(CLIENT))).toMatchObject({ kind: "callback" });
   });
 

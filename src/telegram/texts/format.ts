@@ -1,8 +1,10 @@
 /**
- * Formatting shared by every topic: HTML escaping and `<pre>` tables, card labels, dates, runway, statuses,
- * and the owner commands used as examples (`commandAmount` is the plain number the command parser accepts).
+ * Formatting shared by every language: HTML escaping and `<pre>` tables, card labels, dates, and the owner
+ * commands used as examples (`commandAmount` is the plain number the command parser accepts).
  */
+import type { AutoRechargeView } from "../../ledger/types";
 import { MICROS_PER_CENT, MICROS_PER_USD } from "../../money";
+import { hasCard, rechargeState } from "./recharge-state";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -36,53 +38,19 @@ const CARD_BRANDS: Record<string, string> = {
   link: "Link",
 };
 
-/** "Visa •••• 4242"; null when nothing is known about the card. Not escaped: callers escape for HTML. */
-export function cardLabel(brand: string | null, last4: string | null): string | null {
+/**
+ * "Visa •••• 4242"; null when nothing is known about the card. `unnamed` is the language's word for a card whose
+ * brand is unknown. Not escaped: callers escape for HTML.
+ */
+export function cardLabel(brand: string | null, last4: string | null, unnamed: string): string | null {
   const name = brand ? (CARD_BRANDS[brand.toLowerCase()] ?? brand) : null;
   if (!name && !last4) return null;
-  return [name ?? "Card", last4 ? `•••• ${last4}` : null].filter((p) => p !== null).join(" ");
+  return [name ?? unnamed, last4 ? `•••• ${last4}` : null].filter((p) => p !== null).join(" ");
 }
 
 /** Calendar date in UTC, the same day boundary the daily rollups use. */
 export function isoDate(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : "—";
-}
-
-/** "≈ 3.5 days", "≈ 10 hours", "no recent spend". */
-export function formatRunway(hours: number | null): string {
-  if (hours === null || !Number.isFinite(hours) || hours < 0) return "no recent spend";
-  if (hours < 1) return "< 1 hour";
-  if (hours < 48) {
-    const h = Math.round(hours);
-    return `≈ ${h} ${h === 1 ? "hour" : "hours"}`;
-  }
-  const days = hours / 24;
-  // One decimal while it still matters for planning; beyond ten days it is noise.
-  const shown = days < 10 ? String(Math.round(days * 10) / 10) : String(Math.round(days));
-  return `≈ ${shown} days`;
-}
-
-const STATUS_LABELS: Record<string, string> = {
-  paid: "paid",
-  succeeded: "paid",
-  open: "awaiting payment",
-  pending: "in progress",
-  processing: "in progress",
-  draft: "in progress",
-  failed: "failed",
-  uncollectible: "failed",
-  requires_action: "needs confirmation",
-  needs_confirmation: "needs confirmation",
-  void: "cancelled",
-  cancelled: "cancelled",
-  canceled: "cancelled",
-  refunded: "refunded",
-  disputed: "disputed",
-};
-
-/** Human words for a recharge/invoice status; unknown statuses are shown readable rather than hidden. */
-export function statusLabel(status: string): string {
-  return STATUS_LABELS[status] ?? status.replace(/_/g, " ");
 }
 
 /** Pads columns to equal width so they line up in a monospace `<pre>` block; cells are escaped after padding. */
@@ -105,6 +73,60 @@ function table(rows: readonly (readonly string[])[], align: readonly ("l" | "r")
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** The runway as a number to word: none known, under an hour, whole hours (under two days), or days. */
+export type Runway =
+  | { unit: "none" }
+  | { unit: "under_hour" }
+  | { unit: "hours"; n: number }
+  | { unit: "days"; n: number; shown: string };
+
+export function runwayOf(hours: number | null): Runway {
+  if (hours === null || !Number.isFinite(hours) || hours < 0) return { unit: "none" };
+  if (hours < 1) return { unit: "under_hour" };
+  if (hours < 48) return { unit: "hours", n: Math.round(hours) };
+  const days = hours / 24;
+  // One decimal while it still matters for planning; beyond ten days it is noise.
+  const n = days < 10 ? Math.round(days * 10) / 10 : Math.round(days);
+  return { unit: "days", n, shown: String(n) };
+}
+
+/** Recharge and invoice statuses, as the words of each language know them. */
+export const STATUS_KEYS = [
+  "paid",
+  "awaiting_payment",
+  "in_progress",
+  "failed",
+  "needs_confirmation",
+  "cancelled",
+  "refunded",
+  "disputed",
+] as const;
+export type StatusKey = (typeof STATUS_KEYS)[number];
+
+const STATUS_OF: Record<string, StatusKey> = {
+  paid: "paid",
+  succeeded: "paid",
+  open: "awaiting_payment",
+  pending: "in_progress",
+  processing: "in_progress",
+  draft: "in_progress",
+  failed: "failed",
+  uncollectible: "failed",
+  requires_action: "needs_confirmation",
+  needs_confirmation: "needs_confirmation",
+  void: "cancelled",
+  cancelled: "cancelled",
+  canceled: "cancelled",
+  refunded: "refunded",
+  disputed: "disputed",
+};
+
+/** A recharge/invoice status in a language's words; unknown statuses are shown readable rather than hidden. */
+export function statusWord(status: string, words: Readonly<Record<StatusKey, string>>): string {
+  const key = STATUS_OF[status];
+  return key ? words[key] : status.replace(/_/g, " ");
 }
 
 export function pre(rows: readonly (readonly string[])[], align?: readonly ("l" | "r")[]): string {
@@ -139,9 +161,69 @@ export function clientLimitCommand(micros = DEFAULT_CLIENT_LIMIT_MICROS): string
   return `/clientLimit:${commandAmount(micros)}`;
 }
 
+/** The command that turns auto-recharge on: with a saved card no new card is needed (/changeCreditsTopUp). */
+export function turnOnCommand(d: { topUpMicros?: number; rechargeAtMicros?: number; cardSaved?: boolean }): string {
+  return d.cardSaved && d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+    ? changeCommand(d.topUpMicros, d.rechargeAtMicros)
+    : EXAMPLES.setupCredits;
+}
+
+/** A top-up twice today's, the lasting fix when recharges come too often or fall short. */
+export function biggerTopUpCommand(d: { topUpMicros?: number; rechargeAtMicros?: number }): string {
+  return d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
+    ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
+    : EXAMPLES.changeCreditsTopUp;
+}
+
+/** `/setupCredits` with the owner's own amounts when they are known. */
+export function setupCommandFor(d: { topUpMicros?: number; rechargeAtMicros?: number }): string {
+  return d.topUpMicros !== undefined ? setupCommand(d.topUpMicros, d.rechargeAtMicros) : EXAMPLES.setupCredits;
+}
+
+/** The command with a placeholder address, as the owner can copy it. */
+export const INVOICE_EMAIL_EXAMPLE = "/invoiceEmail:name@example.com";
+
+/** Stripe's decline text comes from outside; keep it one short line so it can't flood the chat. */
+export function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** Only web links become `href`s; anything else (a `javascript:` URL from a bad row) is dropped. */
+export function link(url: string | null, label: string): string | null {
+  if (!url || !/^https?:\/\//i.test(url)) return null;
+  return `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
+}
+
+/** Shown invoice rows are capped so the message stays far below Telegram's 4096-character limit. */
+export const MAX_INVOICE_ROWS = 20;
+
+/** Threshold suggestions cover about this many days of spend if the card fails (shown to the owner). */
+export const RECOMMENDATION_DAYS = 3;
+
+/** A card code from Stripe, reduced to what can be shown and looked up safely. */
+export function declineCode(reasonCode: string): string {
+  return reasonCode.replace(/[^a-z0-9_]/gi, "").slice(0, 60);
+}
+
 export const EXAMPLES = {
   setupCredits: setupCommand(),
   changeCreditsTopUp: changeCommand(750 * MICROS_PER_USD, 200 * MICROS_PER_USD),
   topUp: topUpCommand(),
   clientLimit: clientLimitCommand(),
 } as const;
+
+/**
+ * The command that applies /stats' recommended threshold, or null when the owner's threshold already matches.
+ * Without a saved card only /setupCredits can apply it; its top-up should at least cover the threshold.
+ */
+export function recommendedCommand(ar: AutoRechargeView | null, recommendedMicros: number): string | null {
+  const carded = ar !== null && hasCard(rechargeState(ar));
+  if (carded && ar.rechargeAtMicros === recommendedMicros) return null;
+  if (carded) return changeCommand(ar.topUpMicros, recommendedMicros);
+  const topUp = Math.max(
+    ar && ar.topUpMicros > 0 ? ar.topUpMicros : DEFAULT_TOP_UP_MICROS,
+    Math.ceil(recommendedMicros / MICROS_PER_USD) * MICROS_PER_USD,
+  );
+  return setupCommand(topUp, recommendedMicros);
+}

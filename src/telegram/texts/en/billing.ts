@@ -1,31 +1,20 @@
 /** Stripe: checkout links, card and recharge outcomes, top-ups, invoices. */
-import { formatUsd } from "../../money";
+import { formatUsd } from "../../../money";
 import {
-  cardLabel,
   changeCommand,
   commandAmount,
+  declineCode,
   EXAMPLES,
   escapeHtml,
   isoDate,
-  setupCommand,
-  statusLabel,
+  link,
+  MAX_INVOICE_ROWS,
+  oneLine,
+  setupCommandFor,
   topUpCommand,
-} from "./format";
-
-/**
- * What saving a card or new settings does at once (billing decides it, these texts word it): the owner
- * is told before saving the card and again in the confirmation.
- */
-export interface ChargeNow {
-  balanceMicros: number;
-  rechargeAtMicros: number;
-  /** Charged at once: a new recharge of the top-up, or the unpaid invoice paid with the new card. */
-  charge: { kind: "top_up" | "unpaid_invoice"; amountMicros: number } | null;
-  /** At or under the threshold, yet nothing is charged now: why. */
-  held: "in_flight" | "daily_limit" | "card_trouble" | null;
-  /** The unpaid invoice a new card voids instead of paying (the balance is above the threshold). */
-  voidsMicros: number | null;
-}
+} from "../format";
+import type { ChargeNow, InvoiceRow, ShortOfThreshold } from "../types";
+import { card as cardLabel, statusLabel } from "./words";
 
 /** "Your balance $50.00 is at or under $100.00" */
 function underThreshold(now: ChargeNow): string {
@@ -58,7 +47,7 @@ function onSaveLine(now: ChargeNow | undefined): string {
 }
 
 /** After the card is saved or the settings changed: what happened at once. */
-function nowLine(now: ChargeNow | undefined): string | null {
+export function nowLine(now: ChargeNow | undefined): string | null {
   if (!now) return null;
   const lines: string[] = [];
   if (now.charge?.kind === "unpaid_invoice") {
@@ -136,16 +125,6 @@ export function needCardFirst(): string {
   return `There is no saved card yet, so there is nothing to change. Turn on auto-recharge first: ${EXAMPLES.setupCredits}`;
 }
 
-/** A recharge that left the balance at or under the threshold: no other starts until it has been above. */
-export interface ShortOfThreshold {
-  topUpMicros: number;
-  rechargeAtMicros: number;
-  /** A one-off purchase that takes the balance above the threshold. */
-  topUpNeededMicros: number;
-  /** A top-up setting that would have covered the gap (null above the largest allowed). */
-  biggerTopUpMicros: number | null;
-}
-
 const BACK_ONLINE = "Your bot is answering your clients again.";
 
 /**
@@ -193,22 +172,16 @@ const DECLINE_REASONS: Record<string, string> = {
   fraudulent: "your bank declined the payment",
 };
 
-/** Stripe's decline text comes from outside; keep it one short line so it can't flood the chat. */
-function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 export function rechargeFailed(
   reasonCode: string,
   declineMessage: string | null,
   settings?: { topUpMicros: number; rechargeAtMicros: number },
 ): string {
-  const code = reasonCode.replace(/[^a-z0-9_]/gi, "").slice(0, 60);
+  const code = declineCode(reasonCode);
   const reason = DECLINE_REASONS[code] ?? (code ? `the payment failed (${code})` : "the payment failed");
   const lines = [`⚠️ Auto-recharge failed: ${reason}.`];
   if (declineMessage?.trim()) lines.push(`Bank's message: ${oneLine(declineMessage)}`);
-  const setup = settings ? setupCommand(settings.topUpMicros, settings.rechargeAtMicros) : EXAMPLES.setupCredits;
+  const setup = setupCommandFor(settings ?? {});
   lines.push(`What to do: save a new card with ${setup}, or buy credits once with ${EXAMPLES.topUp}.`);
   return lines.join("\n");
 }
@@ -233,23 +206,6 @@ export function topUpSucceeded(
   const added = `✅ ${formatUsd(amountMicros)} of credits added. Balance: ${formatUsd(balanceMicros)}.`;
   return extra.restored ? `${added}\n${BACK_ONLINE}` : added;
 }
-
-export interface InvoiceRow {
-  createdAt: number;
-  amountMicros: number;
-  status: string;
-  hostedUrl: string | null;
-  pdfUrl: string | null;
-}
-
-/** Only web links become `href`s; anything else (a `javascript:` URL from a bad row) is dropped. */
-function link(url: string | null, label: string): string | null {
-  if (!url || !/^https?:\/\//i.test(url)) return null;
-  return `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
-}
-
-/** Shown rows are capped so the message stays far below Telegram's 4096-character limit. */
-const MAX_INVOICE_ROWS = 20;
 
 export function invoicesList(rows: readonly InvoiceRow[]): { text: string; parseMode: "HTML" } {
   if (rows.length === 0) return { text: "No recharges yet.", parseMode: "HTML" };

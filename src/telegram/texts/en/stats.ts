@@ -1,19 +1,9 @@
-import type { Operation, StatsSnapshot } from "../../ledger/types";
-import { formatUsd, MICROS_PER_USD } from "../../money";
-import {
-  cardLabel,
-  changeCommand,
-  code,
-  DEFAULT_TOP_UP_MICROS,
-  escapeHtml,
-  formatRunway,
-  isoDate,
-  pre,
-  setupCommand,
-  statusLabel,
-} from "./format";
+import type { Operation, StatsSnapshot } from "../../../ledger/types";
+import { formatUsd } from "../../../money";
+import { code, escapeHtml, isoDate, pre, RECOMMENDATION_DAYS, recommendedCommand } from "../format";
+import { type RechargeState, rechargeState } from "../recharge-state";
 import { clientLimitLabel } from "./owner-controls";
-import { hasCard, type RechargeState, rechargeState } from "./recharge-state";
+import { card as cardLabel, formatRunway, statusLabel } from "./words";
 
 const OPERATION_LABELS: Record<Operation, string> = {
   response: "Answers",
@@ -30,9 +20,6 @@ const RECHARGE_STATE_LABELS: Record<RechargeState, string> = {
   pending_card: "waiting for card",
   stopped: "off (turned off)",
 };
-
-/** Threshold suggestions cover about this many days of spend if the card fails (shown to the owner). */
-const RECOMMENDATION_DAYS = 3;
 
 /**
  * The `/stats` report for a phone screen: first line exactly `Credits: $X`, then short sections whose tables
@@ -119,20 +106,10 @@ export function statsReport(s: StatsSnapshot): { text: string; parseMode: "HTML"
     ]),
   );
 
-  if (ar !== null && hasCard(state) && ar.rechargeAtMicros === rec) {
+  const command = recommendedCommand(ar, rec);
+  if (command === null) {
     lines.push("Your threshold already matches the advice.");
   } else {
-    // Without a saved card only /setupCredits can apply it; its top-up should at least cover the threshold.
-    const command =
-      ar !== null && hasCard(state)
-        ? changeCommand(ar.topUpMicros, rec)
-        : setupCommand(
-            Math.max(
-              ar && ar.topUpMicros > 0 ? ar.topUpMicros : DEFAULT_TOP_UP_MICROS,
-              Math.ceil(rec / MICROS_PER_USD) * MICROS_PER_USD,
-            ),
-            rec,
-          );
     lines.push(`It covers ~${RECOMMENDATION_DAYS} days if a card payment fails. Apply:`);
     lines.push(code(command));
   }

@@ -1,51 +1,12 @@
 /** Owner notifications (alerts) about running low on or out of credits. */
-import { formatUsd } from "../../money";
-import { changeCommand, EXAMPLES, formatRunway, setupCommand } from "./format";
-
-export type OutOfCreditsReason =
-  | "auto_recharge_off"
-  | "card_declined"
-  | "needs_confirmation"
-  | "daily_limit"
-  | "recharge_pending"
-  | "top_up_short";
-
-export interface OutOfCreditsDetails {
-  /** Hosted invoice link to confirm when the reason is `needs_confirmation`. */
-  confirmUrl?: string | null;
-  /** Messages left unanswered so far in this out-of-credits episode. */
-  unanswered?: number;
-  /** The owner's auto-recharge settings, so fix commands repeat them instead of the generic example. */
-  topUpMicros?: number;
-  rechargeAtMicros?: number;
-  /** A card is saved (auto-recharge turned off with /stopCredits): turning it on needs no new card. */
-  cardSaved?: boolean;
-}
-
-/** The owner's saved settings, as far as a fix command can repeat them. */
-interface SavedSettings {
-  topUpMicros?: number;
-  rechargeAtMicros?: number;
-  cardSaved?: boolean;
-}
-
-/** Turning auto-recharge on: with a saved card no new card is needed (/changeCreditsTopUp), else /setupCredits. */
-function turnOnCommand(d: SavedSettings): string {
-  return d.cardSaved && d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
-    ? changeCommand(d.topUpMicros, d.rechargeAtMicros)
-    : EXAMPLES.setupCredits;
-}
-
-/** A top-up twice today's, the lasting fix when recharges come too often or fall short. */
-function biggerTopUpCommand(d: SavedSettings): string {
-  return d.topUpMicros !== undefined && d.rechargeAtMicros !== undefined
-    ? changeCommand(d.topUpMicros * 2, d.rechargeAtMicros)
-    : EXAMPLES.changeCreditsTopUp;
-}
+import { formatUsd } from "../../../money";
+import { biggerTopUpCommand, EXAMPLES, setupCommandFor, turnOnCommand } from "../format";
+import type { LowCreditsDetails, LowCreditsReason, OutOfCreditsDetails, OutOfCreditsReason } from "../types";
+import { formatRunway } from "./words";
 
 function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: string; fix: string } {
   const topUp = EXAMPLES.topUp;
-  const setup = d.topUpMicros !== undefined ? setupCommand(d.topUpMicros, d.rechargeAtMicros) : EXAMPLES.setupCredits;
+  const setup = setupCommandFor(d);
   switch (reason) {
     case "auto_recharge_off":
       return {
@@ -117,20 +78,11 @@ export function outOfCreditsHourly(
   );
 }
 
-export type LowCreditsReason = "recharge_failing" | "runway_short";
-
 /** Early warning, once per episode, before the bot actually runs dry. */
 export function lowCreditsWarning(
   balanceMicros: number,
   reason: LowCreditsReason,
-  details: {
-    runwayHours?: number | null;
-    confirmUrl?: string | null;
-    topUpMicros?: number;
-    rechargeAtMicros?: number;
-    /** A card is saved (auto-recharge turned off with /stopCredits): turning it on needs no new card. */
-    cardSaved?: boolean;
-  } = {},
+  details: LowCreditsDetails = {},
 ): string {
   const runway = details.runwayHours !== undefined ? ` Runway: ${formatRunway(details.runwayHours ?? null)}.` : "";
   if (reason === "runway_short") {
@@ -141,7 +93,7 @@ export function lowCreditsWarning(
   }
   const fix = details.confirmUrl
     ? `Confirm the payment here: ${details.confirmUrl}`
-    : `Save a new card with ${details.topUpMicros !== undefined ? setupCommand(details.topUpMicros, details.rechargeAtMicros) : EXAMPLES.setupCredits}, or buy credits once with ${EXAMPLES.topUp}.`;
+    : `Save a new card with ${setupCommandFor(details)}, or buy credits once with ${EXAMPLES.topUp}.`;
   return [
     `⚠️ Credits are low (${formatUsd(balanceMicros)}) and auto-recharge could not charge your card.${runway}`,
     fix,

@@ -1,21 +1,8 @@
 /** `/help`, the command menu, and the refusal for anyone but the owner. */
-import type { AutoRechargeView } from "../../ledger/types";
-import { formatUsd } from "../../money";
-import { EXAMPLES } from "./format";
+import { formatUsd } from "../../../money";
+import { EXAMPLES } from "../format";
+import type { HelpLimits, HelpState, MenuCommand } from "../types";
 import { settingsNow } from "./owner-controls";
-
-export interface HelpLimits {
-  minTopUpMicros: number;
-  minRechargeAtMicros: number;
-  maxTopUpMicros: number;
-  minManualTopUpMicros: number;
-}
-
-/** The owner's current settings, shown on top of `/help`. */
-export interface HelpState {
-  autoRecharge: AutoRechargeView | null;
-  clientLimitMicros: number;
-}
 
 /**
  * All owner commands with one line each and an example. Limits are shown when the caller passes them, and
@@ -48,7 +35,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
 }
 
 /** For setMyCommands, which only accepts lowercase names; the handler matches commands case-insensitively. */
-export const MENU_COMMANDS: { command: string; description: string }[] = [
+export const menuCommands: readonly MenuCommand[] = [
   { command: "balance", description: "Credit balance and auto-recharge status" },
   { command: "stats", description: "Spend, answers, runway and a recommended threshold" },
   { command: "setupcredits", description: "Turn on auto-recharge, e.g. /setupCredits:500:100" },

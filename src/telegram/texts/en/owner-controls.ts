@@ -1,9 +1,11 @@
 /** The owner's own controls: turning auto-recharge off and on, the daily limit per client, background work refused. */
-import type { AutoRechargeView, Operation } from "../../ledger/types";
-import { formatUsd } from "../../money";
-import { type ChargeNow, settingsChanged } from "./billing";
-import { cardLabel, changeCommand, EXAMPLES, topUpCommand } from "./format";
-import { rechargeState } from "./recharge-state";
+import type { AutoRechargeView, Operation } from "../../../ledger/types";
+import { formatUsd } from "../../../money";
+import { changeCommand, EXAMPLES, topUpCommand } from "../format";
+import { rechargeState } from "../recharge-state";
+import type { BackgroundRefusedInput, ChargeNow } from "../types";
+import { nowLine } from "./billing";
+import { card as cardLabel } from "./words";
 
 /** `/stopCredits` turned auto-recharge off. */
 export function autoRechargeStopped(ar: AutoRechargeView): string {
@@ -29,12 +31,9 @@ export function autoRechargeAlreadyOff(ar: AutoRechargeView | null): string {
 
 /** `/changeCreditsTopUp` on a saved card while auto-recharge was off; `now`: what turning it on did at once. */
 export function autoRechargeOnAgain(topUpMicros: number, rechargeAtMicros: number, now?: ChargeNow): string {
-  // The lines after the first of the "updated" message say what was charged at once (or why nothing was).
-  const rest = settingsChanged(topUpMicros, rechargeAtMicros, now).split("\n").slice(1);
-  return [
-    `✅ Auto-recharge is on again: adds ${formatUsd(topUpMicros)} when the balance drops to ${formatUsd(rechargeAtMicros)}.`,
-    ...rest,
-  ].join("\n");
+  const line = nowLine(now);
+  const on = `✅ Auto-recharge is on again: adds ${formatUsd(topUpMicros)} when the balance drops to ${formatUsd(rechargeAtMicros)}.`;
+  return line ? `${on}\n${line}` : on;
 }
 
 /** `/clientLimit` accepted. */
@@ -57,14 +56,6 @@ const BACKGROUND_LABELS: Record<Exclude<Operation, "response">, string> = {
   knowhow_update: "A know-how update",
   role_update: "A role update",
 };
-
-export interface BackgroundRefusedInput {
-  operation: Exclude<Operation, "response">;
-  costMicros: number;
-  availableMicros: number;
-  floorMicros: number;
-  autoRecharge: AutoRechargeView | null;
-}
 
 /**
  * Background work (know-how, role) was refused because it would eat into the credits kept for clients'

@@ -1,14 +1,7 @@
 /** The one message a new owner gets when the instance is provisioned (or with their first message). */
-import { formatUsd, MICROS_PER_USD } from "../../money";
-import { EXAMPLES } from "./format";
-
-export interface WelcomeInput {
-  /** The license bonus credited at provisioning (0: none). */
-  bonusMicros: number;
-  license: string;
-  minTopUpMicros: number;
-  minRechargeAtMicros: number;
-}
+import { formatUsd, MICROS_PER_USD } from "../../../money";
+import { EXAMPLES } from "../format";
+import type { WelcomeInput } from "../types";
 
 /**
  * Starts with "👋 Welcome" (tests and the demo recognise it by that). Says what was credited, what costs

@@ -1,7 +1,5 @@
 /** Where Stripe emails the invoices (`/invoiceEmail`), and the Customer Portal (`/billing`). */
-
-/** The command with a placeholder address, as the owner can copy it. */
-export const INVOICE_EMAIL_EXAMPLE = "/invoiceEmail:name@example.com";
+import { INVOICE_EMAIL_EXAMPLE } from "../format";
 
 /** `/invoiceEmail` without an address: where invoices go now. */
 export function invoiceEmailCurrent(email: string | null): string {
