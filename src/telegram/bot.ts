@@ -163,7 +163,6 @@ function helpText(deps: BotDeps): string {
   return ownerTexts(deps).helpText(deps.config, {
     autoRecharge: deps.account.autoRecharge(),
     clientLimitMicros: deps.endUserDailyCapMicros,
-    language: deps.account.ownerLanguage(),
   });
 }
 

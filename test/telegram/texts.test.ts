@@ -310,6 +310,7 @@ describe("help and menu", () => {
       "invoices",
       "billing",
       "invoiceemail",
+      "language",
       "help",
     ]);
     for (const c of MENU_COMMANDS) {
@@ -596,5 +597,34 @@ describe("out of credits: the reason says what is true", () => {
     });
     expect(text).toContain("/changeCreditsTopUp:250:100");
     expect(text).not.toContain("/setupCredits");
+  });
+});
+
+describe("found by the catalogue check", () => {
+  it("a card whose brand is unknown is '•••• 9137' after the word for card, never 'Card Card'", () => {
+    for (const lang of LANGS) {
+      const t = textsIn(lang);
+      const texts = [t.cardSaved(usd(500), usd(100), null, "9137"), t.cardLinkOutdated(null, "9137")];
+      for (const text of texts) {
+        expect(text).toContain("•••• 9137");
+        expect(text).not.toMatch(/(Card|Karta) (Card|Karta)/i);
+      }
+    }
+  });
+
+  it("an invoice voided while a recharge is on its way is not said to be voided because the balance is above the threshold", () => {
+    const now = {
+      balanceMicros: usd(67.89),
+      rechargeAtMicros: usd(150),
+      charge: null,
+      held: "in_flight" as const,
+      voidsMicros: usd(9.87),
+    };
+    const text = settingsChanged(usd(500), usd(150), now);
+    expect(text).toMatch(/on its way/);
+    expect(text).toContain("$9.87");
+    expect(text).not.toMatch(/is above/);
+    const cs = textsIn("cs").settingsChanged(usd(500), usd(150), now);
+    expect(cs).not.toMatch(/je nad/);
   });
 });

@@ -39,13 +39,13 @@ const CARD_BRANDS: Record<string, string> = {
 };
 
 /**
- * "Visa •••• 4242"; null when nothing is known about the card. `unnamed` is the language's word for a card whose
- * brand is unknown. Not escaped: callers escape for HTML.
+ * "Visa •••• 4242", or "•••• 4242" when the brand is unknown (texts put it after their word for card: "card
+ * •••• 4242", never "card Card …"); null when nothing is known. Not escaped: callers escape for HTML.
  */
-export function cardLabel(brand: string | null, last4: string | null, unnamed: string): string | null {
+export function cardLabel(brand: string | null, last4: string | null): string | null {
   const name = brand ? (CARD_BRANDS[brand.toLowerCase()] ?? brand) : null;
   if (!name && !last4) return null;
-  return [name ?? unnamed, last4 ? `•••• ${last4}` : null].filter((p) => p !== null).join(" ");
+  return [name, last4 ? `•••• ${last4}` : null].filter((p) => p !== null).join(" ");
 }
 
 /** Calendar date in UTC, the same day boundary the daily rollups use. */

@@ -86,8 +86,6 @@ export interface HelpLimits {
 export interface HelpState {
   autoRecharge: AutoRechargeView | null;
   clientLimitMicros: number;
-  /** The language the owner is answered in, and whether they chose it with /language. */
-  language?: { lang: "en" | "cs"; chosen: boolean };
 }
 
 export interface BackgroundRefusedInput {

@@ -62,8 +62,10 @@ export function nowLine(now: ChargeNow | undefined): string | null {
   }
   if (now.voidsMicros !== null) {
     lines.push(
-      `Nezaplacená faktura na ${formatUsd(now.voidsMicros)} byla ve Stripe zrušena: váš zůstatek ` +
-        `${formatUsd(now.balanceMicros)} je nad ${formatUsd(now.rechargeAtMicros)}, takže se nestrhne.`,
+      now.balanceMicros > now.rechargeAtMicros
+        ? `Nezaplacená faktura na ${formatUsd(now.voidsMicros)} byla ve Stripe zrušena: váš zůstatek ` +
+            `${formatUsd(now.balanceMicros)} je nad ${formatUsd(now.rechargeAtMicros)}, takže se nestrhne.`
+        : `Nezaplacená faktura na ${formatUsd(now.voidsMicros)} byla ve Stripe zrušena, aby se nestrhlo dvakrát.`,
     );
   }
   return lines.length > 0 ? lines.join("\n") : null;

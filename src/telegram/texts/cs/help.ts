@@ -28,6 +28,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/invoices — vaše poslední dobití s odkazy na faktury. Příklad: /invoices",
     "/billing — vaše fakturační stránka ve Stripe: karta, fakturační jméno, adresa, DIČ a všechny faktury. Příklad: /billing",
     "/invoiceEmail:{e-mail} — kam vám Stripe posílá faktury a potvrzení o platbě. Příklad: /invoiceEmail:name@example.com",
+    "/language:{en|cs} — jazyk, ve kterém vám odpovídám, včetně upozornění (angličtina: /language:en). Příklad: /language:cs",
     "/help — tento přehled. Příklad: /help",
     "",
     "1 kredit = $1. Na velikosti písmen v příkazech nezáleží a místo dvojtečky stačí mezera: /setupCredits 500 100",
@@ -49,6 +50,7 @@ export const menuCommands: readonly MenuCommand[] = [
   { command: "invoices", description: "Poslední dobití a faktury" },
   { command: "billing", description: "Karta, fakturační údaje, DIČ a všechny faktury (Stripe)" },
   { command: "invoiceemail", description: "Kam posílat faktury e-mailem, např. /invoiceEmail:name@example.com" },
+  { command: "language", description: "Jazyk tohoto chatu: /language:cs nebo /language:en" },
   { command: "help", description: "Všechny příkazy s příklady" },
 ];
 

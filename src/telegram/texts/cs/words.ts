@@ -1,9 +1,9 @@
 /** Words several Czech texts share: card labels, runway, statuses. */
 import { cardLabel, type Runway, runwayOf, type StatusKey, statusWord } from "../format";
 
-/** "Visa •••• 4242", "Karta •••• 4242"; null when nothing is known about the card. */
+/** "Visa •••• 4242", "•••• 4242"; null when nothing is known about the card. */
 export function card(brand: string | null, last4: string | null): string | null {
-  return cardLabel(brand, last4, "Karta");
+  return cardLabel(brand, last4);
 }
 
 /** Czech count forms: 1 → one, 2–4 → few, else many (fractions use `many` only for whole numbers). */

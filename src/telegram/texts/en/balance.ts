@@ -1,12 +1,6 @@
 /** The answer to `/balance` and to asking in words. */
 import { formatUsd } from "../../../money";
-import {
-  changeCommand,
-  DEFAULT_RECHARGE_AT_MICROS,
-  DEFAULT_TOP_UP_MICROS,
-  EXAMPLES,
-  setupCommand,
-} from "../format";
+import { changeCommand, DEFAULT_RECHARGE_AT_MICROS, DEFAULT_TOP_UP_MICROS, EXAMPLES, setupCommand } from "../format";
 import { rechargeState } from "../recharge-state";
 import type { BalanceAnswerInput } from "../types";
 import { card as cardOf } from "./words";

@@ -60,9 +60,13 @@ export function nowLine(now: ChargeNow | undefined): string | null {
     lines.push(`${underThreshold(now)}, but ${HELD[now.held]}`);
   }
   if (now.voidsMicros !== null) {
+    // Voided either because the balance is above the threshold, or because a recharge already on its way
+    // (said in the line above) replaces it: the reason given must be the true one.
     lines.push(
-      `The unpaid ${formatUsd(now.voidsMicros)} invoice was cancelled at Stripe: your balance ` +
-        `${formatUsd(now.balanceMicros)} is above ${formatUsd(now.rechargeAtMicros)}, so it is not charged.`,
+      now.balanceMicros > now.rechargeAtMicros
+        ? `The unpaid ${formatUsd(now.voidsMicros)} invoice was cancelled at Stripe: your balance ` +
+            `${formatUsd(now.balanceMicros)} is above ${formatUsd(now.rechargeAtMicros)}, so it is not charged.`
+        : `The unpaid ${formatUsd(now.voidsMicros)} invoice was cancelled at Stripe, so it is not charged twice.`,
     );
   }
   return lines.length > 0 ? lines.join("\n") : null;

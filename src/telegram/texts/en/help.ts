@@ -28,6 +28,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/invoices — your latest recharges with links to the invoices. Example: /invoices",
     "/billing — your billing page at Stripe: card, billing name, address, tax ID and every invoice. Example: /billing",
     "/invoiceEmail:{email} — where Stripe emails your invoices and receipts. Example: /invoiceEmail:name@example.com",
+    "/language:{en|cs} — the language I answer you in, alerts included (Czech: /language:cs). Example: /language:en",
     "/help — this list. Example: /help",
     "",
     "1 credit = $1. Commands work in any letter case, and a space works instead of the colon: /setupCredits 500 100",
@@ -46,6 +47,7 @@ export const menuCommands: readonly MenuCommand[] = [
   { command: "invoices", description: "Latest recharges and invoices" },
   { command: "billing", description: "Card, billing details, tax ID and every invoice (Stripe)" },
   { command: "invoiceemail", description: "Where invoices are emailed, e.g. /invoiceEmail:name@example.com" },
+  { command: "language", description: "Language of this chat: /language:en or /language:cs" },
   { command: "help", description: "All commands with examples" },
 ];
 

@@ -1,9 +1,9 @@
 /** Words several English texts share: card labels, runway, statuses. */
 import { cardLabel, type Runway, runwayOf, type StatusKey, statusWord } from "../format";
 
-/** "Visa •••• 4242", "Card •••• 4242"; null when nothing is known about the card. */
+/** "Visa •••• 4242", "•••• 4242"; null when nothing is known about the card. */
 export function card(brand: string | null, last4: string | null): string | null {
-  return cardLabel(brand, last4, "Card");
+  return cardLabel(brand, last4);
 }
 
 /** "≈ 3.5 days", "≈ 10 hours", "no recent spend". */
