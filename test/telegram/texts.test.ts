@@ -28,7 +28,6 @@ const {
   settingsChanged,
   statsReport,
   topUpSucceeded,
-  userDailyCapReached,
 } = EN;
 /** `/balance` in a language (the catalogue of that language). */
 const balanceAnswer = (lang: Lang, v: Parameters<typeof EN.balanceAnswer>[0]) => textsIn(lang).balanceAnswer(v);

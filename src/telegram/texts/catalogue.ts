@@ -5,9 +5,9 @@
  */
 import type { Lang } from "../types";
 import { cs } from "./cs";
-import { en } from "./en";
+import { type Catalogue, en } from "./en";
 
-export type Catalogue = typeof en;
+export type { Catalogue };
 
 const CATALOGUES: Record<Lang, Catalogue> = { en, cs };
 

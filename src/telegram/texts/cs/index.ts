@@ -1,5 +1,5 @@
 /** The Czech catalogue: every message the bot sends, in Czech, with the English catalogue's shape. */
-import type { Catalogue } from "../catalogue";
+import type { Catalogue } from "../en";
 import * as alerts from "./alerts";
 import * as balance from "./balance";
 import * as billing from "./billing";

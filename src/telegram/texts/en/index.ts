@@ -29,3 +29,6 @@ export const en = {
   ...welcome,
   ...words,
 };
+
+/** The shape every language's catalogue has: the English one's. */
+export type Catalogue = typeof en;
