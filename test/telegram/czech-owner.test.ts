@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { buttonUrl, debit, Relay, stripeControl, stripeGet, waitForBalance } from "../billing/fixtures";
-import { botToken, type Provisioned, provision, USD } from "../helpers";
+import { api, botToken, type Provisioned, provision, USD } from "../helpers";
 import { deliver, privateText, type SentMessage, sentMessages, settle, sticker, waitForMessages } from "./fixtures";
 
 /**
@@ -174,5 +174,31 @@ describe("a Czech owner hears Czech only", () => {
     const before = (await ownerMessages(inst)).length;
     expect((await debit(inst, "spend-all", 200 * USD)).status).toBe(200);
     expect((await ownerToldAfter(inst, before, /^⚠️/)).text).toMatch(/Out of credits/);
+  });
+
+  it("a client is answered in the client's own language: a model failure and the daily limit", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
+    const czech = { id: 7777301, first_name: "Eva", language_code: "cs" };
+    const english = { id: 7777302, first_name: "Tom", language_code: "en" };
+    await deliver(inst, privateText(czech, "Dobrý den [[status:500]]"));
+    await deliver(inst, privateText(english, "Hello [[status:500]]"));
+    const [failedCs] = await waitForMessages(inst.botToken, czech.id, 1);
+    const [failedEn] = await waitForMessages(inst.botToken, english.id, 1);
+    if (!failedCs || !failedEn) throw new Error("clients not answered");
+    expectCzech(failedCs);
+    expect(failedEn.text).toMatch(/^Sorry, I can't answer right now/);
+
+    // The client limit of $1.00 a day (END_USER_DAILY_CAP_USD) is used up by earlier answers of the same client.
+    const spent = await api(`/v1/instances/${inst.id}/usage`, {
+      method: "POST",
+      headers: inst.auth,
+      body: { idempotencyKey: "cz-limit", operation: "response", costMicros: 1 * USD, endUserId: String(czech.id) },
+    });
+    expect(spent.status).toBe(200);
+    await deliver(inst, privateText(czech, "Ještě jedna otázka"));
+    const [, limited] = await waitForMessages(inst.botToken, czech.id, 2);
+    if (!limited) throw new Error("no daily-limit message");
+    expectCzech(limited);
+    expect(limited.text).not.toBe(failedCs.text);
   });
 });
