@@ -3,8 +3,9 @@
  * commands used as examples (`commandAmount` is the plain number the command parser accepts).
  */
 import type { AutoRechargeView } from "../../ledger/types";
-import { MICROS_PER_CENT, MICROS_PER_USD } from "../../money";
+import { formatUsd, MICROS_PER_CENT, MICROS_PER_USD } from "../../money";
 import { hasCard, rechargeState } from "./recharge-state";
+import type { InvoiceRow } from "./types";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -190,13 +191,30 @@ export function oneLine(text: string, max = 200): string {
 }
 
 /** Only web links become `href`s; anything else (a `javascript:` URL from a bad row) is dropped. */
-export function link(url: string | null, label: string): string | null {
+function link(url: string | null, label: string): string | null {
   if (!url || !/^https?:\/\//i.test(url)) return null;
   return `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
 }
 
 /** Shown invoice rows are capped so the message stays far below Telegram's 4096-character limit. */
-export const MAX_INVOICE_ROWS = 20;
+const MAX_INVOICE_ROWS = 20;
+
+/** `/invoices`: one line per recharge (date · amount · status · links), in a language's words. */
+export function invoicesLayout(
+  rows: readonly InvoiceRow[],
+  w: { none: string; heading: string; invoice: string; statusLabel(status: string): string },
+): { text: string; parseMode: "HTML" } {
+  if (rows.length === 0) return { text: w.none, parseMode: "HTML" };
+  const lines = [`<b>${w.heading}</b>`];
+  for (const row of rows.slice(0, MAX_INVOICE_ROWS)) {
+    const links = [link(row.hostedUrl, w.invoice), link(row.pdfUrl, "PDF")].filter((l) => l !== null);
+    const head = escapeHtml(
+      `${isoDate(row.createdAt)} · ${formatUsd(row.amountMicros)} · ${w.statusLabel(row.status)}`,
+    );
+    lines.push(links.length > 0 ? `${head} · ${links.join(" · ")}` : head);
+  }
+  return { text: lines.join("\n"), parseMode: "HTML" };
+}
 
 /** Threshold suggestions cover about this many days of spend if the card fails (shown to the owner). */
 export const RECOMMENDATION_DAYS = 3;

@@ -5,10 +5,7 @@ import {
   commandAmount,
   declineCode,
   EXAMPLES,
-  escapeHtml,
-  isoDate,
-  link,
-  MAX_INVOICE_ROWS,
+  invoicesLayout,
   oneLine,
   setupCommandFor,
   topUpCommand,
@@ -224,14 +221,12 @@ export function topUpSucceeded(
 }
 
 export function invoicesList(rows: readonly InvoiceRow[]): { text: string; parseMode: "HTML" } {
-  if (rows.length === 0) return { text: "Zatím žádná dobití.", parseMode: "HTML" };
-  const lines = ["<b>Poslední dobití</b>"];
-  for (const row of rows.slice(0, MAX_INVOICE_ROWS)) {
-    const links = [link(row.hostedUrl, "faktura"), link(row.pdfUrl, "PDF")].filter((l) => l !== null);
-    const head = escapeHtml(`${isoDate(row.createdAt)} · ${formatUsd(row.amountMicros)} · ${statusLabel(row.status)}`);
-    lines.push(links.length > 0 ? `${head} · ${links.join(" · ")}` : head);
-  }
-  return { text: lines.join("\n"), parseMode: "HTML" };
+  return invoicesLayout(rows, {
+    none: "Zatím žádná dobití.",
+    heading: "Poslední dobití",
+    invoice: "faktura",
+    statusLabel,
+  });
 }
 
 /** Stripe could not be reached for an owner command; nothing was changed. */
