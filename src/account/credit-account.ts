@@ -131,7 +131,6 @@ export class CreditAccount extends DurableObject<Env> {
       if (provisioned.ok) {
         this.#ledger.row.welcomeDue();
         if (input.ownerEmail) this.#billing.ownerEmailProvisioned(input.ownerEmail);
-        if (input.ownerLanguage) this.#ledger.row.ownerLanguageSeen(input.ownerLanguage);
       }
       return provisioned;
     });

@@ -4,7 +4,9 @@ import type { ChargeTrace } from "../billing/credits";
 import { cryptoProvider, stripeClient } from "../billing/stripe";
 import { loadConfig } from "../env";
 import { errorResponse } from "../errors";
+import { isLang, type Lang } from "../lang";
 import { describeError, log } from "../log";
+import { escapeHtml, textsIn } from "../telegram/texts";
 import { type AppEnv, account } from "./shared";
 
 /** Stripe's default tolerance: older signatures are replays. Event ids are deduplicated as well. */
@@ -142,14 +144,25 @@ stripeWebhook.post("/stripe/webhook", async (c) => {
   return c.json({ received: true }, 200);
 });
 
-const page = (title: string, text: string) =>
-  `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-  `<title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
-  `<h1>${title}</h1><p>${text}</p></body></html>`;
+/** Our page after Stripe's hosted page, in the language the link was made for (`?lang=cs`; English otherwise). */
+function page(lang: Lang, words: { title: string; text: string }): string {
+  const title = escapeHtml(words.title);
+  return (
+    `<!doctype html><html lang="${lang}"><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+    `<title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
+    `<h1>${title}</h1><p>${escapeHtml(words.text)}</p></body></html>`
+  );
+}
 
-stripeWebhook.get("/billing/done", (c) =>
-  c.html(page("All set", "Thank you. You can close this page and go back to Telegram: your bot will confirm there.")),
-);
-stripeWebhook.get("/billing/cancelled", (c) =>
-  c.html(page("Cancelled", "Nothing was charged and nothing changed. You can start again from Telegram at any time.")),
-);
+function pageLang(query: string | undefined): Lang {
+  return isLang(query) ? query : "en";
+}
+
+stripeWebhook.get("/billing/done", (c) => {
+  const lang = pageLang(c.req.query("lang"));
+  return c.html(page(lang, textsIn(lang).checkoutDonePage()));
+});
+stripeWebhook.get("/billing/cancelled", (c) => {
+  const lang = pageLang(c.req.query("lang"));
+  return c.html(page(lang, textsIn(lang).checkoutCancelledPage()));
+});

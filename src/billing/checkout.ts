@@ -1,4 +1,5 @@
 import { sha256Hex } from "../crypto";
+import type { Lang } from "../lang";
 import { log } from "../log";
 import { microsToCents } from "../money";
 import type { ChargeNow } from "../telegram/texts";
@@ -57,7 +58,8 @@ const COLLECT_BILLING_DETAILS = {
 /** `/billing`: a Customer Portal session (card, billing name, address, tax ID, invoices) returning to the bot. */
 export async function billingPortal(parts: BillingParts, returnUrl: string): Promise<string> {
   const customer = await ensureCustomer(parts);
-  const session = await parts.ports.stripe().billingPortal.sessions.create({ customer, return_url: returnUrl });
+  const locale = parts.ledger.account()?.owner_lang ?? "en";
+  const session = await parts.ports.stripe().billingPortal.sessions.create({ customer, return_url: returnUrl, locale });
   return session.url;
 }
 
@@ -76,6 +78,20 @@ export async function setInvoiceEmail(parts: BillingParts, email: string): Promi
 }
 
 /**
+ * Stripe's hosted page in the owner's language (Checkout has `cs` and `en`), and our own page after it in the
+ * same language (`/billing/done?lang=cs`).
+ */
+function hostedPageLanguage(parts: BillingParts): { locale: Lang; success_url: string; cancel_url: string } {
+  const lang = parts.ledger.account()?.owner_lang ?? "en";
+  const base = parts.config.publicBaseUrl;
+  return {
+    locale: lang,
+    success_url: `${base}/billing/done?lang=${lang}`,
+    cancel_url: `${base}/billing/cancelled?lang=${lang}`,
+  };
+}
+
+/**
  * `/setupCredits`: a Checkout Session in setup mode; the settings take effect when the card is saved. Returns
  * its link and what saving the card will do at once (`onSave`), which the owner is told before saving it.
  */
@@ -85,14 +101,12 @@ export async function setupCheckout(
   rechargeAtMicros: number,
 ): Promise<{ url: string; onSave: ChargeNow }> {
   const customer = await ensureCustomer(parts);
-  const { config } = parts;
   const session = await parts.ports.stripe().checkout.sessions.create({
     mode: "setup",
     customer,
     currency: "usd",
     ...COLLECT_BILLING_DETAILS,
-    success_url: `${config.publicBaseUrl}/billing/done`,
-    cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
+    ...hostedPageLanguage(parts),
     metadata: {
       instance_id: parts.ports.instanceId(),
       purpose: "setup",
@@ -153,7 +167,6 @@ export function changeSettings(
 /** `/topUp`: a Checkout Session in payment mode that creates an invoice; credited once on completion. */
 export async function topUpCheckout(parts: BillingParts, amountMicros: number): Promise<string> {
   const customer = await ensureCustomer(parts);
-  const { config } = parts;
   const id = newRechargeId();
   const metadata = { instance_id: parts.ports.instanceId(), recharge_id: id, purpose: "topup" };
   const session = await parts.ports.stripe().checkout.sessions.create(
@@ -172,8 +185,7 @@ export async function topUpCheckout(parts: BillingParts, amountMicros: number): 
       ],
       invoice_creation: { enabled: true, invoice_data: { metadata } },
       ...COLLECT_BILLING_DETAILS,
-      success_url: `${config.publicBaseUrl}/billing/done`,
-      cancel_url: `${config.publicBaseUrl}/billing/cancelled`,
+      ...hostedPageLanguage(parts),
       metadata,
     },
     { idempotencyKey: `${id}:checkout` },

@@ -85,8 +85,8 @@ export class AccountRowStore {
     this.#cached.row = undefined;
     this.sql.exec(
       `INSERT INTO account (id, instance_id, owner_telegram_id, license, api_key_hash, webhook_secret_hash,
-         bot_token_sealed, bot_username, bot_id, system_prompt, created_at, balance_micros, held_micros)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+         bot_token_sealed, bot_username, bot_id, system_prompt, created_at, balance_micros, held_micros, owner_lang)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)`,
       input.instanceId,
       input.ownerTelegramId,
       input.license,
@@ -97,6 +97,7 @@ export class AccountRowStore {
       input.botId,
       input.systemPrompt,
       now,
+      input.ownerLanguage ?? null,
     );
   }
 

@@ -43,6 +43,7 @@ export function renderSession(s: Session): Json {
     metadata: s.metadata,
     success_url: s.successUrl,
     cancel_url: s.cancelUrl,
+    locale: s.locale,
     setup_intent: s.setupIntent,
     invoice: s.invoice,
     payment_intent: s.paymentIntent,
@@ -218,6 +219,51 @@ export function expireIfDue(ctx: Ctx, session: Session): void {
   if (session.status === "open" && seconds(ctx.now) >= session.expiresAt) expireSession(ctx, session);
 }
 
+/** Checkout's locales (docs.stripe.com/js/appendix/supported_locales, the Checkout column). */
+const CHECKOUT_LOCALES = [
+  "auto",
+  "bg",
+  "cs",
+  "da",
+  "de",
+  "el",
+  "en",
+  "en-GB",
+  "es",
+  "es-419",
+  "et",
+  "fi",
+  "fil",
+  "fr",
+  "fr-CA",
+  "hr",
+  "hu",
+  "id",
+  "it",
+  "ja",
+  "ko",
+  "lt",
+  "lv",
+  "ms",
+  "mt",
+  "nb",
+  "nl",
+  "pl",
+  "pt",
+  "pt-BR",
+  "ro",
+  "ru",
+  "sk",
+  "sl",
+  "sv",
+  "th",
+  "tr",
+  "vi",
+  "zh",
+  "zh-HK",
+  "zh-TW",
+] as const;
+
 function oneOf<T extends string>(params: Json, name: string, values: readonly T[], label = name): T | null {
   const value = str(params, name);
   if (value === null) return null;
@@ -351,6 +397,7 @@ export const checkoutRoutes: Route[] = [
         metadata: mergeMetadata({}, params.metadata),
         successUrl: str(params, "success_url"),
         cancelUrl: str(params, "cancel_url"),
+        locale: oneOf(params, "locale", CHECKOUT_LOCALES),
         clientReferenceId: str(params, "client_reference_id"),
         status: "open",
         paymentStatus: mode === "setup" ? "no_payment_required" : "unpaid",

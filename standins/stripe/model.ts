@@ -78,6 +78,8 @@ export interface Session {
   metadata: Record<string, string>;
   successUrl: string | null;
   cancelUrl: string | null;
+  /** The language of the hosted page (`locale`; null: Stripe's `auto`, the browser's). */
+  locale: string | null;
   clientReferenceId: string | null;
   status: "open" | "complete" | "expired";
   paymentStatus: "unpaid" | "paid" | "no_payment_required";

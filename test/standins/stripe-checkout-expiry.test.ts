@@ -53,3 +53,22 @@ describe("Stripe stand-in: Checkout session expiry", () => {
     expect((await stripe().checkout.sessions.retrieve(completed.id)).status).toBe("complete");
   });
 });
+
+describe("Stripe stand-in: Checkout's locale", () => {
+  it("keeps a supported locale (the hosted page's language) and refuses one Checkout does not have", async () => {
+    const customer = await customerWithCard();
+    const czech = await stripe().checkout.sessions.create({
+      mode: "setup",
+      customer,
+      success_url: "https://example.test/done",
+      locale: "cs",
+    });
+    expect(czech.locale).toBe("cs");
+    expect((await setupSession(customer)).locale).toBeNull();
+    const bad = await raw("POST", "/v1/checkout/sessions", {
+      form: { mode: "setup", customer, success_url: "https://example.test/done", locale: "xx" },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ type: "invalid_request_error", param: "locale" });
+  });
+});

@@ -215,6 +215,8 @@ const SAMPLES: Partial<Record<keyof Catalogue, Sample[]>> = {
   paymentsUnavailable: [(t) => t.paymentsUnavailable()],
   cardLinkOutdated: [(t) => t.cardLinkOutdated("visa", "9137"), (t) => t.cardLinkOutdated(null, null)],
   cardLinkExpired: [(t) => t.cardLinkExpired()],
+  checkoutDonePage: [(t) => t.checkoutDonePage()],
+  checkoutCancelledPage: [(t) => t.checkoutCancelledPage()],
   newerCardLinkWaiting: [(t) => t.newerCardLinkWaiting()],
   topUpExpired: [(t) => t.topUpExpired(A)],
   userDailyCapReached: [(t) => t.userDailyCapReached()],

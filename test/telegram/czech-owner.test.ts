@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { buttonUrl, debit, Relay, stripeControl, stripeGet, waitForBalance } from "../billing/fixtures";
 import { api, botToken, type Provisioned, provision, USD } from "../helpers";
@@ -110,6 +110,13 @@ describe("a Czech owner hears Czech only", () => {
     const [link] = await ownerWrites(inst, "/setupCredits:500:100");
     if (!link) throw new Error("no card link");
     expect(link.text).toContain("$500.00");
+    // Stripe's page in Czech (Checkout's `locale`), and our page after it too.
+    const linkSession = /\/pay\/(cs_[A-Za-z0-9_]+)/.exec(buttonUrl(link))?.[1];
+    const session = await stripeGet<{ locale: string; success_url: string }>(`/v1/checkout/sessions/${linkSession}`);
+    expect(session.locale).toBe("cs");
+    const done = await (await SELF.fetch(session.success_url)).text();
+    expect(done).toContain('<html lang="cs">');
+    expect(done).toContain("Děkujeme");
     const seen = (await ownerMessages(inst)).length;
     const relay = await payCheckout(link, null);
     const saved = await ownerToldAfter(inst, seen, /✅.*Visa •••• 4242/);

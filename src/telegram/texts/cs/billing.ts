@@ -257,3 +257,19 @@ export function topUpExpired(amountMicros: number): string {
     `Nový odkaz: /topUp:${commandAmount(amountMicros)}`
   );
 }
+
+/** The page Stripe's Checkout returns to after the card or payment went through. */
+export function checkoutDonePage(): { title: string; text: string } {
+  return {
+    title: "Hotovo",
+    text: "Děkujeme. Tuto stránku můžete zavřít a vrátit se do Telegramu: bot vám to tam potvrdí.",
+  };
+}
+
+/** The page Stripe's Checkout returns to when the owner cancelled. */
+export function checkoutCancelledPage(): { title: string; text: string } {
+  return {
+    title: "Zrušeno",
+    text: "Nic se nestrhlo a nic se nezměnilo. Kdykoli můžete začít znovu z Telegramu.",
+  };
+}

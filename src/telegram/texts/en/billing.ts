@@ -245,3 +245,19 @@ export function topUpExpired(amountMicros: number): string {
     `For a new one: /topUp:${commandAmount(amountMicros)}`
   );
 }
+
+/** The page Stripe's Checkout returns to after the card or payment went through. */
+export function checkoutDonePage(): { title: string; text: string } {
+  return {
+    title: "All set",
+    text: "Thank you. You can close this page and go back to Telegram: your bot will confirm there.",
+  };
+}
+
+/** The page Stripe's Checkout returns to when the owner cancelled. */
+export function checkoutCancelledPage(): { title: string; text: string } {
+  return {
+    title: "Cancelled",
+    text: "Nothing was charged and nothing changed. You can start again from Telegram at any time.",
+  };
+}
