@@ -24,6 +24,14 @@ export function log(level: Level, event: string, fields: Record<string, unknown>
   else console.log(line);
 }
 
+/**
+ * Work nobody awaits (an owner message after a change committed): a failure is logged, never left as an unhandled
+ * rejection — e.g. the object being reset while the work waited on Telegram, when its next storage call throws.
+ */
+export function inBackground(work: Promise<unknown>, event: string, fields: Record<string, unknown> = {}): void {
+  work.catch((error: unknown) => log("warn", event, { ...fields, error: describeError(error) }));
+}
+
 export function describeError(error: unknown): string {
   return scrub(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }

@@ -1,6 +1,7 @@
 import type { Billing } from "../billing/billing";
 import { BillingEffects, isCreditNotice, isTroubleNotice } from "../billing/notices";
 import { FLUSH_DELAY_MS } from "../ledger/rules";
+import { inBackground } from "../log";
 import type { AlarmClock } from "./alarm";
 import type { Alerts, BalanceEffects } from "./alerts";
 import { noticeText } from "./billing-notices";
@@ -31,7 +32,7 @@ export class AfterChange {
     this.alarm.arm(now + FLUSH_DELAY_MS);
     const fx = new BillingEffects();
     this.billing.triggered(fx, effects.recharge, now);
-    void this.billingDecided(fx);
+    this.billingDecidedLater(fx);
     this.alerts.announce(now, effects);
   }
 
@@ -43,6 +44,11 @@ export class AfterChange {
    * notice that reached the owner counts as this episode's early warning. Applying the same effects twice
    * is never needed: each call takes its own collector.
    */
+  /** `billingDecided`, not awaited by the caller: a failure is logged (see `inBackground`). */
+  billingDecidedLater(fx: BillingEffects): void {
+    inBackground(this.billingDecided(fx), "billing_effects_failed");
+  }
+
   async billingDecided(fx: BillingEffects): Promise<void> {
     const notices = fx.notices.splice(0);
     let followed: { now: number; effects: BalanceEffects } | null = null;

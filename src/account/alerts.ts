@@ -4,6 +4,7 @@ import type { Config } from "../env";
 import type { AccountRow, Ledger } from "../ledger/ledger";
 import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
+import { inBackground } from "../log";
 import { outReason, settingsOf } from "../telegram/bot";
 import { type Catalogue, textsIn } from "../telegram/texts";
 
@@ -81,14 +82,22 @@ export class Alerts {
 
   /** After the change committed: the owner hears of the transition and the warning. Not awaited by callers. */
   announce(now: number, effects: BalanceEffects): void {
-    if (effects.transition === "ran_out") void this.ranOut(now);
+    if (effects.transition === "ran_out") this.ranOut(now);
     else if (effects.transition === "restored")
-      void this.ports.notify(this.ownerTexts().creditsRestored(this.ledger.view().balanceMicros));
-    if (effects.warning) void this.#sendEarlyWarning(effects.warning);
+      this.#inBackground(this.ports.notify(this.ownerTexts().creditsRestored(this.ledger.view().balanceMicros)));
+    if (effects.warning) this.#inBackground(this.#sendEarlyWarning(effects.warning));
   }
 
-  /** Credits just ran out (or a client's message found none): the owner is told once per episode. */
-  async ranOut(now: number): Promise<void> {
+  #inBackground(work: Promise<unknown>): void {
+    inBackground(work, "owner_alert_failed", { instanceId: this.ledger.account()?.instance_id });
+  }
+
+  /** Credits just ran out (or a client's message found none): the owner is told once per episode. Not awaited. */
+  ranOut(now: number): void {
+    this.#inBackground(this.#ranOut(now));
+  }
+
+  async #ranOut(now: number): Promise<void> {
     const account = this.ledger.account();
     if (!account || account.out_notified_at !== null) return;
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
@@ -157,7 +166,11 @@ export class Alerts {
    * never know. The owner is told once a UTC day per kind, with the balance, the floor and the fix: the day
    * is claimed before sending and given back if Telegram refuses it, so a later refusal tells instead.
    */
-  async backgroundRefused(now: number, operation: Operation, costMicros: number): Promise<void> {
+  backgroundRefused(now: number, operation: Operation, costMicros: number): void {
+    this.#inBackground(this.#backgroundRefused(now, operation, costMicros));
+  }
+
+  async #backgroundRefused(now: number, operation: Operation, costMicros: number): Promise<void> {
     if (!isBackground(operation)) return;
     const day = dayOf(now);
     const claimed = this.ports.tx(() => this.ledger.row.claimFloorNotice(operation, day));

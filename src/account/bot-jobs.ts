@@ -145,7 +145,7 @@ export class BotJobs {
             reply: async (text, options = {}) =>
               sendText(await this.botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
             invoices: () => latestInvoices(this.env.DB, account.instance_id),
-            apply: (fx) => void this.host.after.billingDecided(fx),
+            apply: (fx) => this.host.after.billingDecidedLater(fx),
           }),
       });
       this.inbox.done(updateId);
@@ -210,7 +210,7 @@ export class BotJobs {
           this.ledger.rollups.countUnanswered(now);
           this.ledger.trackOutOfCredits(now);
         });
-        void this.alerts.ranOut(now);
+        this.alerts.ranOut(now);
       },
       balance: () => this.ledger.view(),
       autoRecharge: () => this.billing.view(),

@@ -220,7 +220,7 @@ export class CreditAccount extends DurableObject<Env> {
     });
     if (after.effects) this.#after.balanceEffects(now, after.effects);
     if (!result.ok && result.reason === "background_floor") {
-      void this.#alerts.backgroundRefused(now, input.operation, input.costMicros);
+      this.#alerts.backgroundRefused(now, input.operation, input.costMicros);
     }
     return result;
   }
@@ -234,7 +234,7 @@ export class CreditAccount extends DurableObject<Env> {
     });
     if (result.ok && !result.replayed) this.#alarm.arm(result.expiresAt);
     if (!result.ok && result.reason === "background_floor") {
-      void this.#alerts.backgroundRefused(now, input.operation, input.maxCostMicros);
+      this.#alerts.backgroundRefused(now, input.operation, input.maxCostMicros);
     }
     return result;
   }
