@@ -443,7 +443,7 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     );
   });
 
-  await step('Olga asks "What\'s my current credit balance?" and runs /stats', async () => {
+  await step('Olga asks "What\'s my current credit balance?", runs /stats, and reads it in Czech', async () => {
     const { balanceMicros } = await op.balance();
     await olga.say("What's my current credit balance?");
     const [answer] = await olga.expect([/credit balance/i]);
@@ -458,6 +458,14 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     const [stats] = await olga.expect([/^Credits: /]);
     const firstLine = shown(stats as SentRecord).split("\n")[0];
     check(firstLine === `Credits: ${usd(balanceMicros)}`, `/stats starts with "Credits: ${usd(balanceMicros)}"`);
+    // Everything the bot says exists in Czech too (docs/languages.md): the owner chooses with /language.
+    await olga.say("/language:cs");
+    await olga.expect([/češtině|česky/i]);
+    await olga.say("/stats");
+    const [czech] = await olga.expect([/^Kredity: /]);
+    check(/Automatické dobíjení/.test(shown(czech as SentRecord)), "/language:cs: /stats comes in Czech");
+    await olga.say("/language:en");
+    await olga.expect([/English/]);
   });
 
   await step("Olga pauses auto-recharge with /stopCredits, then turns it on again", async () => {
