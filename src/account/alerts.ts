@@ -5,7 +5,7 @@ import type { AccountRow, Ledger } from "../ledger/ledger";
 import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
 import { inBackground } from "../log";
-import { outReason, settingsOf } from "../telegram/bot";
+import { outOfCreditsText, outReason, settingsOf } from "../telegram/bot";
 import { type Catalogue, textsIn } from "../telegram/texts";
 
 /**
@@ -103,11 +103,7 @@ export class Alerts {
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const autoRecharge = this.billing.view();
     const sent = await this.ports.notify(
-      this.ownerTexts().outOfCreditsNow(
-        this.ledger.view().balanceMicros,
-        outReason(autoRecharge),
-        settingsOf(autoRecharge),
-      ),
+      outOfCreditsText(this.ownerTexts(), this.ledger.view().balanceMicros, autoRecharge),
       this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());

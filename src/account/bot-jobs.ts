@@ -118,7 +118,8 @@ export class BotJobs {
     try {
       // The owner's language follows their latest message (unless chosen with /language), before anything is
       // worded for them: the welcome that waited for this message comes in it too.
-      const ownerLang = isOwnerJob(job) ? job.lang : null;
+      // First attempts only: a retried older message must not undo the language of a newer one.
+      const ownerLang = isOwnerJob(job) && attempts === 0 ? job.lang : null;
       if (ownerLang) this.host.tx(() => this.ledger.row.ownerLanguageSeen(ownerLang));
       // The owner's first message brings the welcome Telegram refused at provisioning (before its own answer);
       // pressing Start gets the welcome as its answer.

@@ -4,6 +4,7 @@ import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../c
 import { instances } from "../db/schema";
 import { loadConfig } from "../env";
 import { ApiError } from "../errors";
+import type { Lang } from "../lang";
 import type { BotCredentials } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
@@ -27,6 +28,8 @@ export async function connectBot(
   token: string,
   ownerTelegramId: number,
   sameBotAs?: number | null,
+  /** The owner's `/language` choice, which the menu of a reconnected bot keeps. */
+  menuLanguage: Lang | null = null,
 ): Promise<{ credentials: BotCredentials; webhookUrl: string }> {
   const config = loadConfig(env);
   const webhookSecret = randomToken(32);
@@ -51,7 +54,7 @@ export async function connectBot(
   // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
   // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
   try {
-    await setOwnerMenu(telegram, ownerTelegramId, null);
+    await setOwnerMenu(telegram, ownerTelegramId, menuLanguage);
   } catch (error) {
     log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
   }
@@ -127,7 +130,14 @@ instancesApi.openapi(
       // owner, license and bot complete it. Its API key was never shown, so a new one replaces it.
       const sameRequest = existing.ownerTelegramId === body.ownerTelegramId && existing.license === license;
       if (!sameRequest) throw new ApiError("instance_exists", "An instance with this id already exists.");
-      const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId, existing.botId);
+      const connected = await connectBot(
+        c.env,
+        body.id,
+        body.telegramBotToken,
+        body.ownerTelegramId,
+        existing.botId,
+        existing.ownerLanguageChosen,
+      );
       unwrap(await stub.replaceBotCredentials(connected.credentials));
       unwrap(await stub.replaceApiKey(apiKeyHash));
       await registerInstance(c.env, body.id, { ...connected.credentials, apiKeyHash }, existing);

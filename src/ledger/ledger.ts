@@ -130,6 +130,7 @@ export class Ledger {
       createdAt: account.created_at,
       lastSeq: this.lastSeq(),
       pendingOutbox,
+      ownerLanguageChosen: account.owner_lang_chosen === 1 ? (account.owner_lang ?? "en") : null,
       ...this.view(),
     };
   }

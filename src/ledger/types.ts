@@ -85,6 +85,8 @@ export interface AccountStatus extends BalanceView {
   createdAt: number;
   lastSeq: number;
   pendingOutbox: number;
+  /** The owner's `/language` choice; null when none was made (the chat then follows Telegram's language_code). */
+  ownerLanguageChosen: Lang | null;
   autoRecharge: AutoRechargeView | null;
 }
 

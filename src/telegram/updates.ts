@@ -125,7 +125,10 @@ export function routeUpdate(update: unknown, ownerId: number, botUsername: strin
         ? { kind: "owner_command", chatId, command: command.name, args: command.args, lang }
         : { kind: "owner_unknown_command", chatId, command: command.name, lang };
     }
-    if (command.name === "start") return { kind: "user_text", chatId, userId: fromId, text: "Hello!", lang };
+    // A client's Start greets the bot in the client's language, so the model's first answer comes in it too.
+    if (command.name === "start") {
+      return { kind: "user_text", chatId, userId: fromId, text: lang === "cs" ? "Dobrý den!" : "Hello!", lang };
+    }
     if (isOwnerCommand(command.name) && command.name !== "help") return { kind: "refuse_command", chatId, lang };
   }
   return isOwner

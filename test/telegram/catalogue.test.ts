@@ -304,8 +304,9 @@ function render(sample: Sample, t: Catalogue): { text: string; parseMode: string
   try {
     const r = sample(t);
     if (r === null || typeof r === "string") return { text: r ?? "", parseMode: null };
-    const { text, parseMode } = r as { text: string; parseMode: string };
-    return { text, parseMode };
+    // A page's title is checked with its text (`{ title, text }`).
+    const { text, parseMode, title } = r as { text: string; parseMode?: string; title?: string };
+    return { text: title === undefined ? text : `${title}\n${text}`, parseMode: parseMode ?? null };
   } catch (e) {
     return { text: `threw ${String(e)}`, parseMode: "error" };
   }

@@ -1,6 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { buttonUrl, debit, Relay, stripeControl, stripeGet, waitForBalance } from "../billing/fixtures";
+import { balance, buttonUrl, debit, Relay, stripeControl, stripeGet, waitForBalance } from "../billing/fixtures";
 import { api, botToken, type Provisioned, provision, USD } from "../helpers";
 import { deliver, privateText, type SentMessage, sentMessages, settle, sticker, waitForMessages } from "./fixtures";
 
@@ -98,7 +98,9 @@ describe("a Czech owner hears Czech only", () => {
 
     // The owner's menu: Czech for a Czech or Slovak app, English otherwise.
     expect((await menu(token, "cs")).find((c) => c.command === "balance")?.description).toMatch(CZECH_LETTERS);
-    expect((await menu(token, "sk")).map((c) => c.command)).toEqual((await menu(token)).map((c) => c.command));
+    const slovak = await menu(token, "sk");
+    expect(slovak.map((c) => c.command)).toEqual((await menu(token)).map((c) => c.command));
+    expect(slovak.find((c) => c.command === "balance")?.description).toMatch(CZECH_LETTERS);
     expect((await menu(token)).find((c) => c.command === "balance")?.description).toMatch(/balance/i);
 
     const [welcome, help] = await ownerWrites(inst, "/help", 2);
@@ -142,9 +144,13 @@ describe("a Czech owner hears Czech only", () => {
     expect((await debit(inst, "spend-all", 550 * USD)).status).toBe(200);
     const alert = await ownerToldAfter(inst, before, /^⚠️/);
     expect(alert.text).toContain("$0.00");
+    await settle(300);
+    const beforeWords = (await ownerMessages(inst)).length;
     const [outReply] = await ownerWrites(inst, "ahoj, jak se máš?");
     expect(outReply?.text).toMatch(/^⚠️/);
     expect(outReply?.text).toContain("/topUp:100");
+    await settle(300);
+    expect((await ownerMessages(inst)).length).toBe(beforeWords + 1); // the reply, not a second alert
 
     // A one-off top-up brings the bot back: one ✅.
     const [topUpLink] = await ownerWrites(inst, "/topUp:100");
@@ -171,7 +177,9 @@ describe("a Czech owner hears Czech only", () => {
     if (!current) throw new Error("no reply");
     expectCzech(current);
     const [problem] = await ownerWrites(inst, "/language:de");
-    expect(problem?.text).toContain("/language:cs");
+    if (!problem) throw new Error("no reply");
+    expectCzech(problem);
+    expect(problem.text).toContain("/language:cs");
     const [chosen] = await ownerWrites(inst, "/language:en");
     expect(chosen?.text).toMatch(/English/);
     // Still a Czech app, but the owner chose English: English replies and an English menu in every list.
@@ -207,5 +215,18 @@ describe("a Czech owner hears Czech only", () => {
     if (!limited) throw new Error("no daily-limit message");
     expectCzech(limited);
     expect(limited.text).not.toBe(failedCs.text);
+  });
+
+  it("a Czech client's messages never change the owner's language: an English owner's alert stays English", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "pro" }); // $200, English owner (no message yet)
+    const czech = { id: 7777401, first_name: "Eva", language_code: "cs" };
+    await deliver(inst, privateText(czech, "Dobrý den, kolik stojí konzultace?"));
+    await deliver(inst, sticker(czech));
+    await waitForMessages(inst.botToken, czech.id, 2);
+    await settle(300);
+    const before = (await ownerMessages(inst)).length;
+    expect((await debit(inst, "spend-the-rest", await balance(inst))).status).toBe(200); // the answer cost a little
+    const alert = await ownerToldAfter(inst, before, /^⚠️/);
+    expect(alert.text).toMatch(/^⚠️ Out of credits/);
   });
 });

@@ -16,7 +16,7 @@ function whyAndFix(reason: OutOfCreditsReason, d: OutOfCreditsDetails): { why: s
     case "top_up_short": {
       const bigger = biggerTopUpCommand(d);
       return {
-        why: "poslední automatické dobití nedostalo zůstatek nad vaši hranici dobití. Automatické dobíjení strhne platbu jen jednou při každém poklesu zůstatku na hranici.",
+        why: "po posledním automatickém dobití zůstal zůstatek na vaší hranici dobití nebo pod ní. Automatické dobíjení strhne platbu jen jednou při každém poklesu zůstatku na hranici.",
         fix: `dobijte kredity hned příkazem ${topUp}. Předejdete tomu částkou dobití vyšší, než kolik utratíte mezi dvěma dobitími: ${bigger}`,
       };
     }

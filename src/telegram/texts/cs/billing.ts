@@ -155,7 +155,7 @@ export function rechargeSucceeded(
       short.biggerTopUpMicros !== null
         ? `, nebo nastavte částku dobití, která rozdíl pokryje (teď se jednou strhne): ${changeCommand(short.biggerTopUpMicros, short.rechargeAtMicros)}`
         : "";
-    lines.push(`Náprava: dokupte rozdíl jednorázově příkazem ${topUpCommand(short.topUpNeededMicros)}${bigger}`);
+    lines.push(`Řešení: dokupte rozdíl jednorázově příkazem ${topUpCommand(short.topUpNeededMicros)}${bigger}`);
   }
   return lines.join("\n");
 }
@@ -188,7 +188,7 @@ export function rechargeFailed(
   if (declineMessage?.trim()) lines.push(`Zpráva banky: ${oneLine(declineMessage)}`);
   const setup = setupCommandFor(settings ?? {});
   lines.push(
-    `Co dělat: uložte novou kartu příkazem ${setup}, nebo dobijte kredity jednorázově příkazem ${EXAMPLES.topUp}.`,
+    `Řešení: uložte novou kartu příkazem ${setup}, nebo dobijte kredity jednorázově příkazem ${EXAMPLES.topUp}.`,
   );
   return lines.join("\n");
 }

@@ -6,7 +6,7 @@ export const languageName = "čeština";
 /** `/language` alone: the language now and how to change it. */
 export function languageCurrent(chosen: boolean): string {
   return (
-    `Odpovídám vám česky${chosen ? " (podle vaší volby)" : " (podle jazyka vaší aplikace Telegram)"}. ` +
+    `Odpovídám vám česky${chosen ? " (podle vaší volby)" : " (nastaveno automaticky podle vaší aplikace Telegram, jinak anglicky)"}. ` +
     "Jazyk změníte příkazem /language:cs pro češtinu nebo /language:en pro angličtinu."
   );
 }

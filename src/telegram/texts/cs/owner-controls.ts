@@ -53,8 +53,8 @@ export function clientLimitLabel(micros: number): string {
 }
 
 const BACKGROUND_LABELS: Record<Exclude<Operation, "response">, string> = {
-  knowhow_update: "Aktualizace know-how",
-  role_update: "Aktualizace role",
+  knowhow_update: "Úprava know-how",
+  role_update: "Úprava role",
 };
 
 /**

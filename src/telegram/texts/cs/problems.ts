@@ -3,11 +3,12 @@ import { type AmountProblem, formatUsd } from "../../../money";
 import { DEFAULT_MANUAL_TOP_UP_MICROS, DEFAULT_RECHARGE_AT_MICROS, DEFAULT_TOP_UP_MICROS, EXAMPLES } from "../format";
 import type { CommandProblem, OwnerAmountCommand, OwnerArgsCommand } from "../types";
 
-// Names are nominative; each sentence uses them after "Chybí" or "jako", so no gender agreement is needed.
+// Names are nominative; each sentence uses them as a subject ("Chybí …") or after "jako", so no case or gender
+// agreement is needed.
 const AMOUNT_PROBLEMS: Record<AmountProblem, (name: string) => string> = {
   missing: (name) => `Chybí ${name}.`,
   not_a_number: (name) =>
-    `Jako ${name} zadejte prosté číslo v dolarech, třeba 500 nebo 99.50 (jen číslice s desetinnou tečkou, případně $ na začátku).`,
+    `Číslo zadané jako ${name} musí být prosté číslo v dolarech, třeba 500 nebo 99.50 (jen číslice s desetinnou tečkou, případně $ na začátku).`,
   negative: (name) => `Číslo zadané jako ${name} nesmí být záporné.`,
   zero: (name) => `Číslo zadané jako ${name} musí být větší než nula.`,
   too_many_decimals: (name) => `Číslo zadané jako ${name} smí mít nejvýše dvě desetinná místa (celé centy).`,

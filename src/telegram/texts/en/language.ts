@@ -6,7 +6,7 @@ export const languageName: string = "English";
 /** `/language` alone: the language now and how to change it. */
 export function languageCurrent(chosen: boolean): string {
   return (
-    `I answer you in English${chosen ? " (your choice)" : " (your Telegram app's language)"}. ` +
+    `I answer you in English${chosen ? " (your choice)" : " (set automatically from your Telegram app, else English)"}. ` +
     "To change it: /language:cs for Czech, /language:en for English."
   );
 }
