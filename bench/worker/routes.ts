@@ -8,6 +8,7 @@ import {
   type LedgerRow,
   type SeedInput,
 } from "./account";
+import { cronApi } from "./cron";
 
 /** Routes only the benchmark uses; every one needs the admin token. */
 export const benchApi = new Hono<{ Bindings: Env }>().basePath("/__bench");
@@ -26,6 +27,8 @@ benchApi.use("*", async (c, next) => {
   }
   await next();
 });
+
+benchApi.route("/cron", cronApi);
 
 benchApi.post("/instances/:id/history", async (c) => {
   const { enabled } = z.strictObject({ enabled: z.boolean() }).parse(await c.req.json());
