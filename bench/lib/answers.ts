@@ -277,9 +277,10 @@ export async function checkAnswers(client: AppClient, bots: Bot[], failures: str
   if (failures.length > 20) violations.push(`… and ${failures.length - 20} more unanswered`);
   for (const bot of bots) {
     const { audit } = await client.audit(bot.id, false);
-    if (audit.usageEntries !== bot.answered)
-      violations.push(`${bot.id}: ${audit.usageEntries} usage entries for ${bot.answered} answers`);
-    if (audit.duplicateUsageKeys !== 0) violations.push(`${bot.id}: ${audit.duplicateUsageKeys} answers charged twice`);
+    if (audit.settleEntries !== bot.answered)
+      violations.push(`${bot.id}: ${audit.settleEntries} settled answers for ${bot.answered} answers`);
+    if (audit.duplicateSettleKeys !== 0)
+      violations.push(`${bot.id}: ${audit.duplicateSettleKeys} answers charged twice`);
     if (audit.heldMicros !== 0) violations.push(`${bot.id}: ${audit.heldMicros} micros still held`);
     if (audit.ledgerSumMicros !== audit.balanceMicros) violations.push(`${bot.id}: ledger sum ≠ balance`);
     if (audit.runningMismatches !== 0)

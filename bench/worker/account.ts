@@ -62,6 +62,9 @@ export interface LedgerAudit {
   /** Usage idempotency keys that appear on more than one entry (a duplicate charge). */
   duplicateUsageKeys: number;
   rechargeEntries: number;
+  /** Answers' settlements (`hold_settle`), and their keys recorded more than once (an answer charged twice). */
+  settleEntries: number;
+  duplicateSettleKeys: number;
   pendingOutbox: number;
 }
 
@@ -265,6 +268,10 @@ export class BenchCreditAccount extends CreditAccount {
         "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'usage' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
       ),
       rechargeEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'recharge'"),
+      settleEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'hold_settle'"),
+      duplicateSettleKeys: one(
+        "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'hold_settle' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
+      ),
       pendingOutbox: one(
         "SELECT COUNT(*) AS n FROM ledger WHERE seq > (SELECT seq FROM cursors WHERE name = 'history')",
       ),
