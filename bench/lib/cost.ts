@@ -59,7 +59,7 @@ export function costLines(c: Counted): CostLine[] {
       usdPerMillion: c.workerRequests * PRICES.workerRequest * million,
     },
     {
-      item: "Worker CPU (upper bound: all of workerd's)",
+      item: "Worker CPU (upper bound: a debit's workerd CPU per request, object included)",
       perUnit: c.cpuMs ?? Number.NaN,
       unit: "ms",
       usdPerMillion: (c.cpuMs ?? 0) * PRICES.workerCpuMs * million,
@@ -89,11 +89,15 @@ export function costLines(c: Counted): CostLine[] {
 
 export const total = (lines: CostLine[]) => lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
 
-/** An answer as the platform counts it: its webhook request, its RPC, the alarms it caused, its object time. */
-export function answerCounted(cell: CostCell): Counted {
+/**
+ * An answer as the platform counts it: its webhook request, its RPC, the alarms it caused, its object time.
+ * Workers bills the CPU of the Worker only (an object's is in its duration): the webhook is one Worker → object
+ * call like a debit, so `workerCpuMs` is the debit's workerd CPU per request (an upper bound: it includes the object's).
+ */
+export function answerCounted(cell: CostCell, workerCpuMs: number | null): Counted {
   return {
     workerRequests: 1,
-    cpuMs: cell.cpuMsPerAnswer,
+    cpuMs: workerCpuMs,
     objectRequests: 1 + cell.alarmsPerAnswer,
     objectMs: cell.busyMsPerAnswer + cell.alarmMsPerAnswer,
     d1RowsRead: cell.d1RowsReadPerAnswer,

@@ -118,26 +118,30 @@ export function resultsMarkdown(r: Results): string {
   const variants: [string, Counted | null][] = [
     [
       `An answer, model ${s.costDelayMs / 1000} s, one chat at a time (the object waits out the model)`,
-      costFor(r.answers.cost, s.costDelayMs, 1),
+      costFor(r, s.costDelayMs, 1),
     ],
     [
       `An answer, model ${s.costDelayMs / 1000} s, 16 chats on the instance (the wait is shared)`,
-      costFor(r.answers.cost, s.costDelayMs, 16),
+      costFor(r, s.costDelayMs, 16),
     ],
     [
       "An answer with the model wait moved out of the object (measured: the object's busy time with a 0 ms model, an upper bound)",
-      costFor(r.answers.cost, 0, 1),
+      costFor(r, 0, 1),
     ],
     ["A pipeline debit (POST /v1/instances/:id/usage)", r.debit],
   ];
   for (const [title, counted] of variants) {
     if (!counted) continue;
     out.push(`\n${costTable(title, counted)}`);
-    const t = total(costLines(counted));
-    out.push(`\n${usd(t)} per 1M = ${pct(t / modelM)} of the model's ${usd(modelM)} per 1M answers.`);
+    const lines = costLines(counted);
+    const t = total(lines);
+    const largest = [...lines].sort((a, b) => b.usdPerMillion - a.usdPerMillion)[0];
+    out.push(
+      `\n${usd(t)} per 1M = ${pct(t / modelM)} of the model's ${usd(modelM)} per 1M answers; the largest item: ${largest?.item ?? "—"} (${usd(largest?.usdPerMillion ?? Number.NaN)}).`,
+    );
   }
-  const slow = costFor(r.answers.cost, s.costDelayMs, 1);
-  const fast = costFor(r.answers.cost, 0, 1);
+  const slow = costFor(r, s.costDelayMs, 1);
+  const fast = costFor(r, 0, 1);
   if (slow && fast) {
     const saving = total(costLines(slow)) - total(costLines(fast));
     out.push(

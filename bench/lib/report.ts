@@ -1,4 +1,4 @@
-import type { AnswerSettings, AnswersResult, CostCell, LatencyRow } from "./answers";
+import type { AnswerSettings, AnswersResult, LatencyRow } from "./answers";
 import type { BurstResult } from "./burst";
 import type { CheckOutcome } from "./checks";
 import { answerCounted, type Counted, costLines, MODEL_COST_PER_ANSWER, total } from "./cost";
@@ -139,9 +139,9 @@ function costTable(title: string, counted: Counted): string {
   ].join("\n");
 }
 
-function costFor(cells: CostCell[], delayMs: number, chats: number): Counted | null {
-  const cell = cells.find((c) => c.delayMs === delayMs && c.chats === chats && c.answers > 0);
-  return cell ? answerCounted(cell) : null;
+function costFor(r: Results, delayMs: number, chats: number): Counted | null {
+  const cell = r.answers.cost.find((c) => c.delayMs === delayMs && c.chats === chats && c.answers > 0);
+  return cell ? answerCounted(cell, r.debit.cpuMs) : null;
 }
 
 // ---------------------------------------------------------------- targets
@@ -186,7 +186,7 @@ export function evaluateTargets(r: Results): TargetStatus[] {
     });
   }
   const modelPerMillion = MODEL_COST_PER_ANSWER * 1e6;
-  const slow = costFor(r.answers.cost, r.answerSettings.costDelayMs, 1);
+  const slow = costFor(r, r.answerSettings.costDelayMs, 1);
   if (slow) {
     const share = total(costLines(slow)) / modelPerMillion;
     out.push({
