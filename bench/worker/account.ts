@@ -234,16 +234,6 @@ export class BenchCreditAccount extends CreditAccount {
     });
   }
 
-  /** Runs the `/stats` computation `n` times in one call, so its cost can be told from the round trip's. */
-  benchStatsRepeat(n: number): { runs: number; balanceMicros: number } {
-    let balanceMicros = 0;
-    for (let i = 0; i < n; i++) {
-      const stats = this.stats();
-      if (stats.ok) balanceMicros = stats.balanceMicros;
-    }
-    return { runs: n, balanceMicros };
-  }
-
   /** The ledger's invariants, computed from storage (docs/storage-schema.md). */
   benchAudit(): LedgerAudit {
     const sql = this.#benchSql;

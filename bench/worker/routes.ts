@@ -54,11 +54,6 @@ benchApi.post("/instances/:id/seed", async (c) => {
 /** The RPC behind `/stats`, exactly as the bot calls it. */
 benchApi.get("/instances/:id/stats", async (c) => c.json(await stub(c.env, c.req.param("id")).stats()));
 
-benchApi.get("/instances/:id/stats-repeat", async (c) => {
-  const n = Math.min(10_000, Math.max(1, Number(c.req.query("n") ?? "1")));
-  return c.json(await stub(c.env, c.req.param("id")).benchStatsRepeat(n));
-});
-
 interface HistoryComparison {
   d1Entries: number;
   compared: number;
