@@ -1,5 +1,16 @@
 import { type AppClient, OWNER_TELEGRAM_ID, sleep } from "./app";
-import { ask, type Bot, busyMs, type Chat, clients, converse, type Exchange, percentile, provisionBots } from "./chats";
+import {
+  ask,
+  type Bot,
+  type Chat,
+  clients,
+  converse,
+  type Exchange,
+  epochMs,
+  percentile,
+  provisionBots,
+  unionMs,
+} from "./chats";
 import { type CheckOutcome, checkHistory } from "./checks";
 import type { Log } from "./debits";
 import { cpuTimeMs, type RunningWorker } from "./runtime";
@@ -58,7 +69,10 @@ export interface CostCell {
   delayMs: number;
   chats: number;
   answers: number;
-  /** The object's busy time per answer (from the update's POST to the reply at Telegram), ms. */
+  /**
+   * The object's active time per answer: the union of its answers' spans (update POSTed → reply at Telegram) and
+   * its alarms' spans (recorded in the object), ms; overlapping time counts once, as Cloudflare bills it.
+   */
   busyMsPerAnswer: number;
   alarmsPerAnswer: number;
   alarmMsPerAnswer: number;
@@ -229,6 +243,7 @@ export async function costCells(
     if (!bot) throw new Error("no bot");
     bots.push(bot);
     await sleep(SETTLE_MS); // provisioning's own alarm (the first history copy) is not the answers'
+    const since = Date.now();
     const before = await product.client.counters(bot.id);
     const telegramBefore = tap.telegramCalls(bot.token);
     const modelBefore = tap.modelCalls();
@@ -250,10 +265,15 @@ export async function costCells(
     const cpuAfter = cpuTimeMs(product.worker.pid);
     const after = await product.client.counters(bot.id);
     const n = Math.max(1, exchanges.length);
+    const alarms = await product.client.call<[number, number][]>(
+      "GET",
+      `/__bench/instances/${bot.id}/alarm-spans?since=${since}`,
+    );
+    const spans = [...exchanges.map((e) => [epochMs(e.sent), epochMs(e.replied)] as const), ...alarms];
     const cell: CostCell = {
       ...step,
       answers: exchanges.length,
-      busyMsPerAnswer: busyMs(exchanges) / n,
+      busyMsPerAnswer: unionMs(spans) / n,
       alarmsPerAnswer: (after.alarms - before.alarms) / n,
       alarmMsPerAnswer: (after.alarmMs - before.alarmMs) / n,
       d1RoundTripsPerAnswer: (after.d1RoundTrips - before.d1RoundTrips) / n,

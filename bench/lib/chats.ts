@@ -19,9 +19,13 @@ export interface Bot {
 
 export interface Exchange {
   bot: Bot;
+  /** `performance.now()` when the update was POSTed and when its reply reached Telegram. */
   sent: number;
   replied: number;
 }
+
+/** Epoch ms of a `performance.now()` reading (to line exchanges up with the object's own `Date.now()`). */
+export const epochMs = (t: number) => performance.timeOrigin + t;
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -124,9 +128,9 @@ export async function converse(
   return out;
 }
 
-/** Wall time during which at least one exchange of the list was open (the object's busy time, from outside), ms. */
-export function busyMs(exchanges: Exchange[]): number {
-  const spans = exchanges.map((e) => [e.sent, e.replied] as const).sort((a, b) => a[0] - b[0]);
+/** Wall time covered by at least one of the spans (epoch ms pairs): an object's active time, ms. */
+export function unionMs(list: (readonly [number, number])[]): number {
+  const spans = [...list].sort((a, b) => a[0] - b[0]);
   let total = 0;
   let start = Number.NaN;
   let end = Number.NEGATIVE_INFINITY;

@@ -99,7 +99,7 @@ export function answerCounted(cell: CostCell, workerCpuMs: number | null): Count
     workerRequests: 1,
     cpuMs: workerCpuMs,
     objectRequests: 1 + cell.alarmsPerAnswer,
-    objectMs: cell.busyMsPerAnswer + cell.alarmMsPerAnswer,
+    objectMs: cell.busyMsPerAnswer,
     d1RowsRead: cell.d1RowsReadPerAnswer,
     d1RowsWritten: cell.d1RowsWrittenPerAnswer,
     subrequests: cell.telegramCallsPerAnswer + cell.modelCallsPerAnswer + cell.d1RoundTripsPerAnswer,

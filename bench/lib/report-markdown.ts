@@ -91,7 +91,7 @@ export function resultsMarkdown(r: Results): string {
       [
         "cell",
         "answers",
-        "object busy ms / answer",
+        "object active ms / answer (answers ∪ alarms)",
         "alarms / answer",
         "alarm ms / answer",
         "D1 rows read / written per answer",
@@ -125,7 +125,7 @@ export function resultsMarkdown(r: Results): string {
       costFor(r, s.costDelayMs, 16),
     ],
     [
-      "An answer with the model wait moved out of the object (measured: the object's busy time with a 0 ms model, an upper bound)",
+      "An answer with the model wait moved out of the object (measured: the object's active time with a 0 ms model, an upper bound)",
       costFor(r, 0, 1),
     ],
     ["A pipeline debit (POST /v1/instances/:id/usage)", r.debit],

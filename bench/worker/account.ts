@@ -22,6 +22,7 @@ const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
   alarms INTEGER NOT NULL DEFAULT 0,
   alarm_ms INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS bench_alarm_spans (started INTEGER NOT NULL, ended INTEGER NOT NULL);
 INSERT OR IGNORE INTO bench_state (id) VALUES (1);`;
 
 /**
@@ -179,7 +180,9 @@ export class BenchCreditAccount extends CreditAccount {
     try {
       await super.alarm();
     } finally {
-      this.#benchSql.exec("UPDATE bench_state SET alarms = alarms + 1, alarm_ms = alarm_ms + ?", Date.now() - started);
+      const ended = Date.now();
+      this.#benchSql.exec("UPDATE bench_state SET alarms = alarms + 1, alarm_ms = alarm_ms + ?", ended - started);
+      this.#benchSql.exec("INSERT INTO bench_alarm_spans (started, ended) VALUES (?, ?)", started, ended);
     }
   }
 
@@ -232,6 +235,17 @@ export class BenchCreditAccount extends CreditAccount {
       ledger.forgetCachedRows();
       return { lastSeq: last.seq, balanceMicros: last.b };
     });
+  }
+
+  /** When the alarm ran (epoch ms), from `since` on: with the answers' spans, the object's active time. */
+  benchAlarmSpans(since: number): [number, number][] {
+    return this.#benchSql
+      .exec<{ started: number; ended: number }>(
+        "SELECT started, ended FROM bench_alarm_spans WHERE started >= ? ORDER BY started",
+        since,
+      )
+      .toArray()
+      .map((r) => [r.started, r.ended]);
   }
 
   /** The ledger's invariants, computed from storage (docs/storage-schema.md). */

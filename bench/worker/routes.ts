@@ -37,6 +37,10 @@ benchApi.post("/instances/:id/history", async (c) => {
 
 benchApi.get("/instances/:id/counters", async (c) => c.json(await stub(c.env, c.req.param("id")).benchCounters()));
 
+benchApi.get("/instances/:id/alarm-spans", async (c) =>
+  c.json(await stub(c.env, c.req.param("id")).benchAlarmSpans(Number(c.req.query("since") ?? "0"))),
+);
+
 const SeedBody = z.strictObject({
   from: z.number().int().positive(),
   to: z.number().int().positive(),
