@@ -49,7 +49,7 @@ const FULL: Plan = {
 };
 
 const SMOKE: Plan = {
-  debits: { rounds: 3, seconds: 1, concurrencies: [16], baselineB: false, bursts: 1, warmUpSeconds: 0.3 },
+  debits: { rounds: 3, seconds: 2, concurrencies: [16], baselineB: false, bursts: 1, warmUpSeconds: 1 },
   answers: {
     delays: [0],
     chats: [1, 16],
