@@ -1,63 +1,76 @@
 /**
  * `npm run bench` / `npm run bench:smoke` — see docs/benchmarks.md.
  *
- * Bundles the app (bench/wrangler.jsonc: src/ unchanged plus bench-only routes) and the baselines
- * (bench/baseline/), serves both in workerd with local D1 and SQLite Durable Objects, starts the
- * Telegram/Stripe/model stand-ins, runs scenarios 1–6 with autocannon, checks correctness after each,
- * prints the tables and (full run, or --out FILE) writes the report. Exits 1 on a correctness violation,
- * never on a missed speed target.
+ * Bundles the app once (bench/wrangler.jsonc: src/ unchanged plus bench-only routes and classes) and the baselines
+ * (bench/baseline/), serves the bundle twice — the product (`BenchCreditAccount`) and the same bot path with
+ * metering removed (`UnmeteredAccount`) — and the baselines in workerd with local D1 and SQLite Durable Objects,
+ * starts the Telegram/Stripe/model stand-ins (Telegram tapped to time every reply), and measures items 1–5 and the
+ * debit guard, checking correctness after each. Exits 1 on a correctness violation or when the debit guard fails,
+ * 2 when the harness itself fails; a missed goal is reported, never a failure.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type RunningStandins, startStandins } from "../standins";
+import { type AnswerSettings, answerLatency, checkAnswers, costCells, ownerUnderLoad, type Side } from "./lib/answers";
 import { ADMIN_TOKEN, AppClient, STRIPE_WEBHOOK_SECRET } from "./lib/app";
-import { allChecks, type Environment, evaluateTargets, type Results, resultsMarkdown } from "./lib/report";
+import { thresholdBurst } from "./lib/burst";
+import type { Counted } from "./lib/cost";
+import { guardRounds, hotInstance, type Settings, type Stack, warmUp } from "./lib/debits";
+import { hourlyAtScale } from "./lib/hourly";
+import { memoryAtScale } from "./lib/memory";
+import { allChecks, type Environment, evaluateTargets, type Results } from "./lib/report";
+import { resultsMarkdown } from "./lib/report-markdown";
 import { appBindings, applyMigrations, bundle, pinCores, ROOT, type RunningWorker, startWorker } from "./lib/runtime";
-import {
-  historyCost,
-  hotInstance,
-  manyInstances,
-  type Settings,
-  type Stack,
-  statsAtScale,
-  thresholdBurst,
-  warmUp,
-} from "./lib/scenarios";
+import { startTappedStandins, type TappedStandins } from "./lib/standins";
 
-const FULL: Settings = {
-  rounds: 5,
-  seconds: 1.5,
-  concurrencies: [1, 16, 64],
-  historyConnections: 16,
-  manyInstances: [1, 10, 100],
-  manyConnections: 64,
-  statsSizes: [1_000, 100_000, 1_000_000],
-  statsSeconds: 1,
-  statsRepeat: 50,
-  bursts: 3,
-  warmUpSeconds: 1,
+interface Plan {
+  debits: Settings;
+  answers: AnswerSettings;
+  hourly: { rows: number; outEvery: number; live: number };
+  memory: { entries: number; users: number };
+}
+
+const FULL: Plan = {
+  debits: { rounds: 3, seconds: 1.5, concurrencies: [1, 16, 64], baselineB: true, bursts: 2, warmUpSeconds: 1 },
+  answers: {
+    delays: [0, 1_000],
+    chats: [1, 16, 64],
+    spread: 100,
+    rounds: 3,
+    seconds: 1.5,
+    slowSeconds: 3,
+    ownerSeconds: 8,
+    ownerModelMs: 1_000,
+    costDelayMs: 3_000,
+    costAnswers: 4,
+  },
+  hourly: { rows: 100_000, outEvery: 10, live: 100 },
+  memory: { entries: 1_000_000, users: 10_000 },
 };
 
-const SMOKE: Settings = {
-  rounds: 1,
-  seconds: 1,
-  concurrencies: [1, 16, 64],
-  historyConnections: 16,
-  manyInstances: [1, 10, 25],
-  manyConnections: 64,
-  statsSizes: [1_000, 10_000, 100_000],
-  statsSeconds: 1,
-  statsRepeat: 10,
-  bursts: 1,
-  warmUpSeconds: 0.3,
+const SMOKE: Plan = {
+  debits: { rounds: 3, seconds: 2, concurrencies: [16], baselineB: false, bursts: 1, warmUpSeconds: 1 },
+  answers: {
+    delays: [0],
+    chats: [1, 16],
+    spread: 10,
+    rounds: 1,
+    seconds: 1,
+    slowSeconds: 1,
+    ownerSeconds: 2,
+    ownerModelMs: 200,
+    costDelayMs: 500,
+    costAnswers: 1,
+  },
+  hourly: { rows: 10_000, outEvery: 10, live: 20 },
+  memory: { entries: 100_000, users: 1_000 },
 };
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const outArg = args.indexOf("--out");
 const outFile = outArg >= 0 ? args[outArg + 1] : smoke ? undefined : path.join(ROOT, "docs", "benchmarks.md");
-const settings = smoke ? SMOKE : FULL;
+const plan = smoke ? SMOKE : FULL;
 const t0 = performance.now();
 const log = (message: string) => {
   process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
@@ -72,111 +85,106 @@ function version(pkg: string): string {
   }
 }
 
-async function startStack(
-  name: string,
-  stateDir: string,
-  scripts: { app: string; baseline: string },
-  standins: RunningStandins,
-  logDir: string,
-): Promise<Stack & { pinning: string; close(): Promise<void> }> {
-  const started: RunningWorker[] = [];
-  try {
-    const app = await startWorker({
-      name: `${name}-app`,
-      scriptPath: scripts.app,
-      port: 0,
-      persistDir: path.join(stateDir, "app"),
-      logFile: path.join(logDir, `${name}-app.log`),
-      bindings: appBindings(standins, { adminToken: ADMIN_TOKEN, stripeWebhookSecret: STRIPE_WEBHOOK_SECRET }),
-      d1Databases: { DB: "ai-credits-bench" },
-      durableObjects: { CREDIT_ACCOUNT: "BenchCreditAccount" },
-    });
-    started.push(app);
-    const baseline = await startWorker({
-      name: `${name}-baseline`,
-      scriptPath: scripts.baseline,
-      port: 0,
-      persistDir: path.join(stateDir, "baseline"),
-      logFile: path.join(logDir, `${name}-baseline.log`),
-      durableObjects: { NOOP: "NoopObject", COUNTER: "CounterObject" },
-    });
-    started.push(baseline);
-    await applyMigrations(app, "DB", path.join(ROOT, "migrations"));
-    const pinning = pinCores([app.pid, baseline.pid]);
-    log(
-      `${name}: app ${app.url} (workerd ${app.pid ?? "?"}), baselines ${baseline.url} (workerd ${baseline.pid ?? "?"}); cores: ${pinning}`,
-    );
-    return {
-      app,
-      baseline,
-      pinning,
-      client: new AppClient(app.url),
-      async close() {
-        await Promise.all(started.map((w) => w.close()));
-      },
-    };
-  } catch (error) {
-    await Promise.all(started.map((w) => w.close()));
-    throw error;
-  }
+async function startApp(name: string, className: string, script: string, stateDir: string, standins: TappedStandins) {
+  const worker = await startWorker({
+    name,
+    scriptPath: script,
+    port: 0,
+    persistDir: path.join(stateDir, name),
+    logFile: path.join(stateDir, `${name}.log`),
+    bindings: appBindings(standins, { adminToken: ADMIN_TOKEN, stripeWebhookSecret: STRIPE_WEBHOOK_SECRET }),
+    d1Databases: { DB: "ai-credits-bench" },
+    durableObjects: { CREDIT_ACCOUNT: className },
+  });
+  await applyMigrations(worker, "DB", path.join(ROOT, "migrations"));
+  return worker;
 }
 
 async function main(): Promise<number> {
   const loadStart = os.loadavg();
-  // SQLite state on tmpfs when there is one: the measurement is then of the code and the runtime, not of
-  // this VM's fsync (which dominates otherwise); the full run repeats scenario 1 at c=16 on disk.
+  // SQLite state on tmpfs when there is one: the measurement is of the code and the runtime, not of this VM's fsync.
   const shm = existsSync("/dev/shm") ? "/dev/shm" : null;
   const work = mkdtempSync(path.join(shm ?? os.tmpdir(), "ai-credits-bench-"));
-  const diskWork = shm && !smoke ? mkdtempSync(path.join(os.tmpdir(), "ai-credits-bench-disk-")) : null;
   log(`${smoke ? "smoke" : "full"} run; state in ${work}${shm ? " (tmpfs)" : ""}`);
   const closers: (() => Promise<void>)[] = [];
   let failed = true;
   try {
-    const [app, baseline] = await Promise.all([
+    const [script, baselineScript] = await Promise.all([
       bundle(path.join(ROOT, "bench", "wrangler.jsonc"), path.join(work, "build-app")),
       bundle(path.join(ROOT, "bench", "baseline", "wrangler.jsonc"), path.join(work, "build-baseline")),
     ]);
     log("bundled app and baselines with wrangler");
-    const standins = await startStandins({}, STRIPE_WEBHOOK_SECRET);
+    const standins = await startTappedStandins(STRIPE_WEBHOOK_SECRET);
     closers.push(() => standins.close());
-    const stack = await startStack("main", path.join(work, "state"), { app, baseline }, standins, work);
-    closers.push(() => stack.close());
+    const workers: RunningWorker[] = [];
+    closers.push(async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    });
+    const app = await startApp("app", "BenchCreditAccount", script, work, standins);
+    workers.push(app);
+    const bare = await startApp("unmetered", "UnmeteredAccount", script, work, standins);
+    workers.push(bare);
+    const baseline = await startWorker({
+      name: "baseline",
+      scriptPath: baselineScript,
+      port: 0,
+      persistDir: path.join(work, "baseline"),
+      logFile: path.join(work, "baseline.log"),
+      durableObjects: { NOOP: "NoopObject", COUNTER: "CounterObject" },
+    });
+    workers.push(baseline);
+    const pinning = pinCores([app.pid, bare.pid, baseline.pid]);
+    log(`app ${app.url}, metering removed ${bare.url}, baselines ${baseline.url}; cores: ${pinning}`);
+    const client = new AppClient(app.url);
+    const stack: Stack = { app, baseline, client };
     await fetch(`${standins.stripe.origin}/__control/webhook-endpoint`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: `${stack.app.url}/stripe/webhook` }),
+      body: JSON.stringify({ url: `${app.url}/stripe/webhook` }),
     });
 
-    await warmUp(stack, settings, log);
-    log("1. hot instance");
-    const hot = await hotInstance(stack, settings, log, {
-      label: "hot",
-      concurrencies: settings.concurrencies,
-      direct: true,
-    });
-    let disk = null;
-    if (diskWork) {
-      log("1. hot instance, state on disk");
-      const diskStack = await startStack("disk", path.join(diskWork, "state"), { app, baseline }, standins, work);
-      try {
-        await warmUp(diskStack, settings, log);
-        disk = await hotInstance(diskStack, settings, log, {
-          label: "disk",
-          concurrencies: [settings.historyConnections],
-          direct: false,
-        });
-      } finally {
-        await diskStack.close();
-      }
-    }
-    log("2. history on / off");
-    const history = await historyCost(stack, settings, log);
-    log("4. many instances");
-    const many = await manyInstances(stack, settings, log);
-    log("5. stats at scale");
-    const stats = await statsAtScale(stack, settings, log);
-    log("6. threshold burst");
-    const burst = await thresholdBurst(stack, standins, settings, log);
+    await warmUp(stack, plan.debits, log);
+    log("debit guard: hot instance");
+    const hot = await hotInstance(stack, plan.debits, log);
+    const guardId = "hot-c16";
+    const [guardCounters, guardAudit] = await Promise.all([client.counters(guardId), client.audit(guardId, false)]);
+    const debits = Math.max(1, guardAudit.audit.usageEntries);
+    const c1 = hot.cells.find((c) => c.connections === 1 && c.target.startsWith("usage debit"));
+    const c16 = hot.cells.find((c) => c.connections === 16 && c.target.startsWith("usage debit"));
+    const debit: Counted = {
+      workerRequests: 1,
+      cpuMs: c16?.load.serverCpuUsPerRequest == null ? null : c16.load.serverCpuUsPerRequest / 1000,
+      objectRequests: 1 + guardCounters.alarms / debits,
+      // One debit at a time: its end-to-end latency bounds the object's active time from above.
+      objectMs: (c1 ?? c16)?.load.p50 ?? Number.NaN,
+      d1RowsRead: guardCounters.d1RowsRead / debits,
+      d1RowsWritten: guardCounters.d1RowsWritten / debits,
+      subrequests: guardCounters.d1RoundTrips / debits,
+    };
+
+    const sides: Side[] = [
+      { name: "product", worker: app, client },
+      { name: "metering removed", worker: bare, client: new AppClient(bare.url) },
+    ];
+    const telegram = standins.telegram.origin;
+    log("1. answers: product vs metering removed");
+    const latency = await answerLatency(sides, standins.tap, telegram, plan.answers, log);
+    log("2. the owner under load");
+    const owner = await ownerUnderLoad(sides[0] as Side, standins.tap, telegram, plan.answers, log);
+    log("3. what an answer makes the platform count");
+    const cost = await costCells(sides[0] as Side, standins.tap, telegram, plan.answers, log);
+    const productBots = [...(latency.bots.get("product") ?? []), owner.bot, ...cost.bots];
+    const answersCheck = await checkAnswers(client, productBots, [
+      ...latency.failures,
+      ...owner.failures,
+      ...cost.failures,
+    ]);
+    log("threshold burst");
+    const burst = await thresholdBurst(stack, standins, plan.debits, log);
+    log("4. the hourly run");
+    const hourly = await hourlyAtScale(app, client, standins.tap, telegram, plan.hourly, log);
+    log("5. memory");
+    const memory = await memoryAtScale(script, path.join(work, "memory"), standins, plan.memory, log);
 
     const cpus = os.cpus();
     const env: Environment = {
@@ -193,13 +201,21 @@ async function main(): Promise<number> {
       miniflare: version("miniflare"),
       workerd: version("workerd"),
       autocannon: version("autocannon"),
-      stateDir: shm
-        ? `tmpfs (/dev/shm)${diskWork ? "; scenario 1 at c=16 repeated with the state on disk" : ""}`
-        : os.tmpdir(),
-      pinning: stack.pinning,
+      stateDir: shm ? "tmpfs (/dev/shm)" : os.tmpdir(),
+      pinning,
       seconds: (performance.now() - t0) / 1000,
     };
-    const results: Results = { env, settings, hot, disk, history, many, stats, burst };
+    const results: Results = {
+      env,
+      settings: plan.debits,
+      answerSettings: plan.answers,
+      hot,
+      debit,
+      answers: { latency: latency.rows, owner: owner.rows, cost: cost.cells, checks: [answersCheck] },
+      hourly,
+      memory,
+      burst,
+    };
     const markdown = resultsMarkdown(results);
     process.stdout.write(`\n${markdown}\n`);
     if (outFile) {
@@ -209,19 +225,25 @@ async function main(): Promise<number> {
     }
     const violations = allChecks(results).flatMap((c) => c.check.violations.map((v) => `${c.scenario}: ${v}`));
     const missed = evaluateTargets(results).filter((t) => !t.met);
-    if (missed.length > 0) log(`speed targets missed (not a failure): ${missed.map((t) => t.name).join("; ")}`);
+    if (missed.length > 0) log(`goals not met (not a failure): ${missed.map((t) => t.name).join("; ")}`);
+    const guard = guardRounds(hot);
     if (violations.length > 0) {
       process.stderr.write(`\n${violations.length} correctness violation(s):\n${violations.join("\n")}\n`);
       return 1;
     }
-    log("no correctness violations");
+    if (!guard.ok) {
+      process.stderr.write(
+        `\ndebit guard failed: c=16 usage debits ÷ no-op baseline ${guard.ratios.map((r) => r.toFixed(2)).join(", ")}\n`,
+      );
+      return 1;
+    }
+    log("no correctness violations; debit guard passed");
     failed = false;
     return 0;
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     if (failed) log(`kept ${work} (worker logs: *.log)`);
     else rmSync(work, { recursive: true, force: true });
-    if (diskWork) rmSync(diskWork, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { LedgerAudit } from "../worker/account";
+import type { BenchCounters, LedgerAudit } from "../worker/account";
 import type { BenchInstance } from "./load";
 
 /** The benchmark's view of the running app: the admin API as an operator uses it, plus `/__bench/*`. */
@@ -96,7 +96,7 @@ export class AppClient {
     await this.call("POST", `/__bench/instances/${id}/history`, { enabled });
   }
 
-  async counters(id: string): Promise<{ history: boolean; d1Statements: number; d1RoundTrips: number }> {
+  async counters(id: string): Promise<BenchCounters> {
     return this.call("GET", `/__bench/instances/${id}/counters`);
   }
 

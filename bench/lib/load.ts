@@ -179,16 +179,6 @@ export function combine(results: LoadResult[]): LoadResult {
   };
 }
 
-/** A fixed request, e.g. a baseline or a read. */
-export function fixedRequest(
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: string,
-): RequestSpec {
-  return body === undefined ? { method, path, headers } : { method, path, headers, body };
-}
-
 // ---------------------------------------------------------------- debits with client-side bookkeeping
 
 export interface BenchInstance {

@@ -167,6 +167,8 @@ export interface WorkerSpec {
   bindings?: Record<string, string>;
   d1Databases?: Record<string, string>;
   durableObjects: Record<string, string>;
+  /** Serves the V8 inspector (Chrome DevTools Protocol) on this port: the isolate's heap can be read. */
+  inspectorPort?: number;
 }
 
 export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
@@ -176,6 +178,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     host: "127.0.0.1",
     port: spec.port,
     cf: false,
+    ...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
     log: new Log(LogLevel.WARN),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.pipe(log, { end: false });

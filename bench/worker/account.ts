@@ -16,8 +16,13 @@ const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   history INTEGER NOT NULL DEFAULT 1,
   d1_statements INTEGER NOT NULL DEFAULT 0,
-  d1_round_trips INTEGER NOT NULL DEFAULT 0
+  d1_round_trips INTEGER NOT NULL DEFAULT 0,
+  d1_rows_read INTEGER NOT NULL DEFAULT 0,
+  d1_rows_written INTEGER NOT NULL DEFAULT 0,
+  alarms INTEGER NOT NULL DEFAULT 0,
+  alarm_ms INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS bench_alarm_spans (started INTEGER NOT NULL, ended INTEGER NOT NULL);
 INSERT OR IGNORE INTO bench_state (id) VALUES (1);`;
 
 /**
@@ -58,6 +63,9 @@ export interface LedgerAudit {
   /** Usage idempotency keys that appear on more than one entry (a duplicate charge). */
   duplicateUsageKeys: number;
   rechargeEntries: number;
+  /** Answers' settlements (`hold_settle`), and their keys recorded more than once (an answer charged twice). */
+  settleEntries: number;
+  duplicateSettleKeys: number;
   pendingOutbox: number;
 }
 
@@ -82,19 +90,47 @@ export interface BenchCounters {
   history: boolean;
   d1Statements: number;
   d1RoundTrips: number;
+  /** D1's own `meta.rows_read` / `meta.rows_written` of the object's batches and runs (what D1 bills). */
+  d1RowsRead: number;
+  d1RowsWritten: number;
+  /** Alarm invocations (each a billed Durable Object request) and their wall time in the object, ms. */
+  alarms: number;
+  alarmMs: number;
+}
+
+type Count = (statements: number, rows?: { read: number; written: number }) => void;
+
+/** Sums D1's row counts from whatever a call returned (one result, or a batch's results). */
+function rowsOf(result: unknown): { read: number; written: number } {
+  const list = Array.isArray(result) ? result : [result];
+  let read = 0;
+  let written = 0;
+  for (const r of list) {
+    const meta = (r as { meta?: { rows_read?: number; rows_written?: number } } | null)?.meta;
+    read += meta?.rows_read ?? 0;
+    written += meta?.rows_written ?? 0;
+  }
+  return { read, written };
 }
 
 /**
  * Wraps the D1 binding so every statement the object sends is counted (in its own SQLite, so the count
  * survives an eviction). `batch()` gets the real statements back, as D1 requires.
  */
-function countingD1(db: D1Database, count: (statements: number) => void): D1Database {
+function countingD1(db: D1Database, count: Count): D1Database {
   const real = new WeakMap<object, D1PreparedStatement>();
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
       get(target, prop) {
         if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
-        if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") count(1);
+        if (prop === "run" || prop === "all") {
+          return async () => {
+            const result = await (target[prop] as () => Promise<unknown>).call(target);
+            count(1, rowsOf(result));
+            return result;
+          };
+        }
+        if (prop === "first" || prop === "raw") count(1);
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -106,9 +142,10 @@ function countingD1(db: D1Database, count: (statements: number) => void): D1Data
     get(target, prop) {
       if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
       if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          count(statements.length);
-          return target.batch(statements.map((s) => real.get(s) ?? s));
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements.map((s) => real.get(s) ?? s));
+          count(statements.length, rowsOf(results));
+          return results;
         };
       }
       if (prop === "exec") count(1);
@@ -123,10 +160,13 @@ export class BenchCreditAccount extends CreditAccount {
 
   constructor(ctx: DurableObjectState, env: Env) {
     const sql = ctx.storage.sql;
-    const count = (statements: number) =>
+    const count: Count = (statements, rows) =>
       sql.exec(
-        "UPDATE bench_state SET d1_statements = d1_statements + ?, d1_round_trips = d1_round_trips + 1",
+        `UPDATE bench_state SET d1_statements = d1_statements + ?, d1_round_trips = d1_round_trips + 1,
+           d1_rows_read = d1_rows_read + ?, d1_rows_written = d1_rows_written + ?`,
         statements,
+        rows?.read ?? 0,
+        rows?.written ?? 0,
       );
     super(ctx, { ...env, DB: countingD1(env.DB, count) });
     this.#benchSql = sql;
@@ -136,7 +176,14 @@ export class BenchCreditAccount extends CreditAccount {
   /** With history off the alarm does nothing: no D1 flush (nor hold expiry, which the benchmark does not use). */
   override async alarm(): Promise<void> {
     if (!this.#historyOn()) return;
-    await super.alarm();
+    const started = Date.now();
+    try {
+      await super.alarm();
+    } finally {
+      const ended = Date.now();
+      this.#benchSql.exec("UPDATE bench_state SET alarms = alarms + 1, alarm_ms = alarm_ms + ?", ended - started);
+      this.#benchSql.exec("INSERT INTO bench_alarm_spans (started, ended) VALUES (?, ?)", started, ended);
+    }
   }
 
   /** Turns the D1 history flush off or on; on wakes the alarm, which copies everything pending. */
@@ -148,11 +195,25 @@ export class BenchCreditAccount extends CreditAccount {
 
   benchCounters(): BenchCounters {
     const row = this.#benchSql
-      .exec<{ history: number; d1_statements: number; d1_round_trips: number }>(
-        "SELECT history, d1_statements, d1_round_trips FROM bench_state",
-      )
+      .exec<{
+        history: number;
+        d1_statements: number;
+        d1_round_trips: number;
+        d1_rows_read: number;
+        d1_rows_written: number;
+        alarms: number;
+        alarm_ms: number;
+      }>("SELECT * FROM bench_state")
       .one();
-    return { history: row.history === 1, d1Statements: row.d1_statements, d1RoundTrips: row.d1_round_trips };
+    return {
+      history: row.history === 1,
+      d1Statements: row.d1_statements,
+      d1RoundTrips: row.d1_round_trips,
+      d1RowsRead: row.d1_rows_read,
+      d1RowsWritten: row.d1_rows_written,
+      alarms: row.alarms,
+      alarmMs: row.alarm_ms,
+    };
   }
 
   /** Bulk-seeds one chunk of usage entries in one transaction (the instance must be provisioned and funded). */
@@ -176,14 +237,15 @@ export class BenchCreditAccount extends CreditAccount {
     });
   }
 
-  /** Runs the `/stats` computation `n` times in one call, so its cost can be told from the round trip's. */
-  benchStatsRepeat(n: number): { runs: number; balanceMicros: number } {
-    let balanceMicros = 0;
-    for (let i = 0; i < n; i++) {
-      const stats = this.stats();
-      if (stats.ok) balanceMicros = stats.balanceMicros;
-    }
-    return { runs: n, balanceMicros };
+  /** When the alarm ran (epoch ms), from `since` on: with the answers' spans, the object's active time. */
+  benchAlarmSpans(since: number): [number, number][] {
+    return this.#benchSql
+      .exec<{ started: number; ended: number }>(
+        "SELECT started, ended FROM bench_alarm_spans WHERE started >= ? ORDER BY started",
+        since,
+      )
+      .toArray()
+      .map((r) => [r.started, r.ended]);
   }
 
   /** The ledger's invariants, computed from storage (docs/storage-schema.md). */
@@ -210,6 +272,10 @@ export class BenchCreditAccount extends CreditAccount {
         "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'usage' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
       ),
       rechargeEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'recharge'"),
+      settleEntries: one("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'hold_settle'"),
+      duplicateSettleKeys: one(
+        "SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ledger WHERE kind = 'hold_settle' GROUP BY idempotency_key HAVING COUNT(*) > 1)",
+      ),
       pendingOutbox: one(
         "SELECT COUNT(*) AS n FROM ledger WHERE seq > (SELECT seq FROM cursors WHERE name = 'history')",
       ),

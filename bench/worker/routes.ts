@@ -8,6 +8,7 @@ import {
   type LedgerRow,
   type SeedInput,
 } from "./account";
+import { cronApi } from "./cron";
 
 /** Routes only the benchmark uses; every one needs the admin token. */
 export const benchApi = new Hono<{ Bindings: Env }>().basePath("/__bench");
@@ -27,12 +28,18 @@ benchApi.use("*", async (c, next) => {
   await next();
 });
 
+benchApi.route("/cron", cronApi);
+
 benchApi.post("/instances/:id/history", async (c) => {
   const { enabled } = z.strictObject({ enabled: z.boolean() }).parse(await c.req.json());
   return c.json(await stub(c.env, c.req.param("id")).benchSetHistory(enabled));
 });
 
 benchApi.get("/instances/:id/counters", async (c) => c.json(await stub(c.env, c.req.param("id")).benchCounters()));
+
+benchApi.get("/instances/:id/alarm-spans", async (c) =>
+  c.json(await stub(c.env, c.req.param("id")).benchAlarmSpans(Number(c.req.query("since") ?? "0"))),
+);
 
 const SeedBody = z.strictObject({
   from: z.number().int().positive(),
@@ -50,11 +57,6 @@ benchApi.post("/instances/:id/seed", async (c) => {
 
 /** The RPC behind `/stats`, exactly as the bot calls it. */
 benchApi.get("/instances/:id/stats", async (c) => c.json(await stub(c.env, c.req.param("id")).stats()));
-
-benchApi.get("/instances/:id/stats-repeat", async (c) => {
-  const n = Math.min(10_000, Math.max(1, Number(c.req.query("n") ?? "1")));
-  return c.json(await stub(c.env, c.req.param("id")).benchStatsRepeat(n));
-});
 
 interface HistoryComparison {
   d1Entries: number;

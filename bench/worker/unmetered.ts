@@ -1,0 +1,109 @@
+import { BotToken } from "../../src/account/bot-token";
+import { CreditAccount } from "../../src/account/credit-account";
+import { Inbox, InboxPool } from "../../src/account/inbox";
+import { type Config, loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
+import { type AccountPort, handleJob } from "../../src/telegram/bot";
+import type { Job } from "../../src/telegram/updates";
+
+/**
+ * The bot path with metering removed, for the benchmark's "what metering adds to an answer" (docs/benchmarks.md).
+ * Built from the same code as the product: the same webhook route (the production Worker, with this class bound
+ * to `CREDIT_ACCOUNT`), the same `Inbox` (every update recorded once, the answer stored before it is sent), the
+ * same rolling `InboxPool` with the product's slots, the same `handleJob` (model call, split and send) and the same
+ * `BotToken`. What is gone: the hold, the settle, the ledger, the daily cap check, the stats, the after-effects and
+ * the alarm; the `AccountPort` it hands the bot answers "yes" and stores the answer text only.
+ * Provisioning and everything else are the production object's, inherited.
+ */
+
+/** The product's slots (src/account/bot-jobs.ts): answers queue the same way in both. */
+const INBOX_SLOTS = { client: 8, owner: 2 };
+
+export class UnmeteredAccount extends CreditAccount {
+  readonly #sql: SqlStorage;
+  readonly #config: Config;
+  readonly #ledger: Ledger;
+  readonly #inbox: Inbox;
+  readonly #pool: InboxPool;
+  readonly #botToken: BotToken;
+  #draining: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#config = loadConfig(env);
+    this.#ledger = new Ledger(this.#sql, this.#config);
+    this.#inbox = new Inbox(this.#sql);
+    this.#pool = new InboxPool(this.#inbox, INBOX_SLOTS);
+    this.#botToken = new BotToken(env, this.#config, this.#ledger, (fn) => ctx.storage.transactionSync(fn));
+  }
+
+  /** No alarm: nothing to copy, expire or roll up (the provisioning's first alarm does nothing either). */
+  override async alarm(): Promise<void> {}
+
+  override receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404 } {
+    const account = this.#ledger.account();
+    if (!account) return { status: 404 };
+    const { status, queued } = this.#inbox.receive(account, secretHash, body, Date.now());
+    if (queued) this.#kick();
+    return { status };
+  }
+
+  #kick(): void {
+    if (this.#draining) {
+      this.#pool.wake();
+      return;
+    }
+    this.#draining = this.#pool
+      .drain((p) => this.#run(p.updateId, p.job))
+      .catch(() => undefined)
+      .finally(() => {
+        this.#draining = null;
+      });
+  }
+
+  async #run(updateId: number, job: Job): Promise<void> {
+    const account = this.#ledger.account();
+    if (!account) return;
+    this.#inbox.attempted(updateId);
+    try {
+      await handleJob(job, {
+        api: await this.#botToken.telegram(),
+        config: this.#config,
+        aiApiKey: this.env.AI_API_KEY,
+        systemPrompt: account.system_prompt,
+        ownerChatId: account.owner_telegram_id,
+        endUserDailyCapMicros: 0,
+        account: this.#port(updateId),
+      });
+    } finally {
+      this.#inbox.done(updateId);
+    }
+  }
+
+  #port(updateId: number): AccountPort {
+    const tx = <T>(fn: () => T): T => this.ctx.storage.transactionSync(fn);
+    return {
+      instanceId: this.#ledger.account()?.instance_id ?? "",
+      updateId,
+      holdAnswer: () => ({ ok: true, holdId: "unmetered" }),
+      settleAnswer: (_holdId, _cost, answer) => {
+        tx(() => this.#inbox.storeAnswer(updateId, typeof answer === "function" ? answer() : answer));
+        return { ok: true, chargedMicros: 0 };
+      },
+      releaseAnswer: () => undefined,
+      storedAnswer: () => this.#inbox.storedAnswer(updateId),
+      markSent: (parts) => this.#inbox.sent(updateId, parts),
+      spentToday: () => 0,
+      recordUnanswered: () => undefined,
+      balance: () => ({ balanceMicros: 0, availableMicros: 0 }),
+      autoRecharge: () => null,
+      stats: () => {
+        throw new Error("no stats without metering");
+      },
+      setClientLimit: () => undefined,
+      ownerLanguage: () => ({ lang: "en", chosen: false }),
+      chooseOwnerLanguage: () => undefined,
+    };
+  }
+}
