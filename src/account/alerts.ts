@@ -94,7 +94,11 @@ export class Alerts {
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const autoRecharge = this.billing.view();
     const sent = await this.ports.notify(
-      this.ownerTexts().outOfCreditsNow(this.ledger.view().balanceMicros, outReason(autoRecharge), settingsOf(autoRecharge)),
+      this.ownerTexts().outOfCreditsNow(
+        this.ledger.view().balanceMicros,
+        outReason(autoRecharge),
+        settingsOf(autoRecharge),
+      ),
       this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());

@@ -7,7 +7,7 @@ import { ApiError } from "../errors";
 import type { BotCredentials } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
-import { setOwnerMenu } from "../telegram/menu";
+import { dashboardUrl, setOwnerMenu } from "../telegram/menu";
 import { adminErrors, adminSecurity, InstanceParams } from "./admin-shared";
 import { CreatedInstance, CreateInstanceBody, errorReply, InstanceView, jsonReply } from "./schemas";
 import { type AppEnv, account, iso, unwrap } from "./shared";
@@ -51,7 +51,9 @@ export async function connectBot(
   // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
   // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
   try {
-    await setOwnerMenu(telegram, ownerTelegramId, null);
+    // The menu button's label is English until the owner's language is known (`/language` sets it again).
+    const dashboard = { url: dashboardUrl(config.publicBaseUrl, instanceId), lang: "en" as const };
+    await setOwnerMenu(telegram, ownerTelegramId, null, dashboard);
   } catch (error) {
     log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
   }
