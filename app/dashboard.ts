@@ -139,12 +139,20 @@ function autoRechargeText(t: PageTexts, ar: Dashboard["autoRecharge"]): string {
   return ar?.cardSaved ? t.offWithCard : t.off;
 }
 
+/** A recharge's status in the owner's words ("paid, refunded" → each part). */
+function statusText(t: PageTexts, status: string): string {
+  return status
+    .split(", ")
+    .map((part) => t.invoiceStatus[part] ?? part)
+    .join(", ");
+}
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
 /** Two uPlot charts: spend per day stacked by operation (bars), answers and active users per day (lines). */
-function charts(t: PageTexts, days: DayUsage[], host: HTMLElement): void {
+function charts(t: PageTexts, lang: Lang, days: DayUsage[], host: HTMLElement): void {
   const width = Math.max(280, Math.min(host.clientWidth || 320, 720));
   const x = days.map((d) => d.day * 86_400);
   const usdOf = (m: number) => m / 1_000_000; // Chart heights only; figures are formatted from integers.
@@ -154,6 +162,12 @@ function charts(t: PageTexts, days: DayUsage[], host: HTMLElement): void {
   const text = cssVar("--tg-theme-text-color", "#000");
   const grid = cssVar("--tg-theme-hint-color", "#999");
   const axis = { stroke: text, grid: { stroke: `${grid}40` }, ticks: { stroke: `${grid}40` } };
+  // Day and month as the owner writes them (UTC days: the rollups' days).
+  const dayLabel = (seconds: number) => {
+    const d = new Date(seconds * 1000);
+    return lang === "cs" ? `${d.getUTCDate()}. ${d.getUTCMonth() + 1}.` : `${d.getUTCMonth() + 1}/${d.getUTCDate()}`;
+  };
+  const xAxis = { ...axis, values: (_u: uPlot, ticks: number[]) => ticks.map(dayLabel) };
   const bars = uPlot.paths.bars?.({ size: [0.7, 40] });
   const raw = [
     days.map((d) => d.costMicros.role_update),
@@ -178,12 +192,12 @@ function charts(t: PageTexts, days: DayUsage[], host: HTMLElement): void {
       width,
       height: 220,
       series: [
-        {},
+        { label: t.day, value: (_u: uPlot, v: number | null) => (v === null ? "" : dayLabel(v)) },
         stacked(t.roles, "#f4a261", 0),
         stacked(t.knowhow, "#2a9d8f", 1),
         stacked(t.answers, cssVar("--tg-theme-button-color", "#3390ec"), 2),
       ],
-      axes: [axis, { ...axis, size: 48 }],
+      axes: [xAxis, { ...axis, size: 48 }],
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 0.01) * 1.1] } },
     },
     [x, roles, knowhow, answers],
@@ -194,11 +208,11 @@ function charts(t: PageTexts, days: DayUsage[], host: HTMLElement): void {
       width,
       height: 180,
       series: [
-        {},
+        { label: t.day, value: (_u: uPlot, v: number | null) => (v === null ? "" : dayLabel(v)) },
         { label: t.answers, stroke: cssVar("--tg-theme-button-color", "#3390ec"), width: 2 },
         { label: t.activeUsers, stroke: "#e76f51", width: 2 },
       ],
-      axes: [axis, { ...axis, size: 40 }],
+      axes: [xAxis, { ...axis, size: 40 }],
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] } },
     },
     [x, days.map((d) => d.answers), days.map((d) => d.activeUsers)],
@@ -256,7 +270,7 @@ function render(data: Dashboard): void {
     if (inv.pdfUrl) links.push(el("a", { href: inv.pdfUrl, target: "_blank", rel: "noopener" }, t.pdf));
     if (inv.hostedUrl) links.push(el("a", { href: inv.hostedUrl, target: "_blank", rel: "noopener" }, t.invoicePage));
     const date = new Date(inv.createdAt).toISOString().slice(0, 10);
-    list.append(el("li", {}, `${date} · ${usd(inv.amountMicros)} · ${inv.status} `, ...links));
+    list.append(el("li", {}, `${date} · ${usd(inv.amountMicros)} · ${statusText(t, inv.status)} `, ...links));
   }
   const portal = el("button", { type: "button", class: "link" }, t.billingPortal);
   portal.addEventListener("click", () => void send("billing"));
@@ -316,7 +330,7 @@ function render(data: Dashboard): void {
   );
 
   main.replaceChildren(summary, chartBox, status, form, invoices);
-  charts(t, data.days, chartBox);
+  charts(t, data.lang, data.days, chartBox);
 }
 
 async function load(keepStatus?: string): Promise<void> {

@@ -5,6 +5,14 @@ export type Lang = "en" | "cs";
 export const TEXTS = {
   en: {
     title: "Credits",
+    day: "Day",
+    invoiceStatus: {
+      paid: "paid",
+      open: "to confirm",
+      pending: "in progress",
+      failed: "failed",
+      refunded: "refunded",
+    } as Record<string, string>,
     loading: "Loading…",
     refused: "This page opens from your bot's chat in Telegram, for the bot's owner. Open it again with /dashboard.",
     failed: "The dashboard could not be loaded. Try again in a moment.",
@@ -45,6 +53,14 @@ export const TEXTS = {
   },
   cs: {
     title: "Kredity",
+    day: "Den",
+    invoiceStatus: {
+      paid: "zaplaceno",
+      open: "k potvrzení",
+      pending: "probíhá",
+      failed: "nezdařilo se",
+      refunded: "vráceno",
+    } as Record<string, string>,
     loading: "Načítám…",
     refused:
       "Tato stránka se otevírá z chatu vašeho bota v Telegramu, pro majitele bota. Otevřete ji znovu příkazem /dashboard.",

@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       if (r.body.status !== 200) throw new Error(`webhook answered ${JSON.stringify(r.body)}`);
     };
     const before = (await sent()).length;
-    await say("/setupCredits:500:100");
+    await say("/setupCredits:250:190");
     const offer = await until("the Checkout link", async () =>
       (await sent()).slice(before).find((m) => m.reply_markup),
     );
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     await until("the card saved", async () =>
       (await sent()).some((m) => /saved/i.test(m.text ?? "")) ? true : undefined,
     );
-    check(true, "Olga saved a card with /setupCredits:500:100 (Stripe Checkout at the stand-in)");
+    check(true, "Olga saved a card with /setupCredits:250:190 (Stripe Checkout at the stand-in)");
 
     for (const [i, s] of SEED.entries()) {
       const body = {
@@ -194,6 +194,17 @@ async function main(): Promise<void> {
       const r = await json(`${origin}/v1/instances/${INSTANCE}/usage`, { method: "POST", token: apiKey, body });
       if (r.status !== 200) throw new Error(`usage refused: ${JSON.stringify(r)}`);
     }
+    // The seeded spend took the balance under the $190 threshold: auto-recharge charged the card $250, and its
+    // invoice (with a PDF link) is one the page lists.
+    await until(
+      "the automatic recharge",
+      async () => {
+        const view = await json(`${origin}/admin/instances/${INSTANCE}`, { token: SECRETS.ADMIN_TOKEN });
+        return Number(view.body.balanceMicros) > 250 * USD ? true : undefined;
+      },
+      30_000,
+    );
+    check(true, "the balance fell under $190.00: auto-recharge charged the card $250.00 (Stripe stand-in)");
     await worker.stop();
     backdate(persistTo);
     worker = await start();
@@ -203,7 +214,11 @@ async function main(): Promise<void> {
     const appUrl = `${origin}/dashboard/?instance=${INSTANCE}`;
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     cleanup.add(() => browser.close());
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      timezoneId: "UTC",
+    });
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -225,14 +240,13 @@ async function main(): Promise<void> {
     );
     const canvases = await page.locator('[data-testid="spend-chart"] canvas').count();
     check(canvases >= 1, "the spend chart is drawn (uPlot canvas)");
+    // What the chart is drawn from, fetched from inside the page as the page does.
     const data = await page.evaluate(
-      async (initData) => {
-        const r = await fetch(`/app/${new URLSearchParams(location.search).get("instance")}/data`, {
-          headers: { authorization: `tma ${initData}` },
-        });
+      async ([id, initData]) => {
+        const r = await fetch(`/app/${id}/data`, { headers: { authorization: `tma ${initData}` } });
         return (await r.json()) as { days: { costMicros: { response: number }; activeUsers: number }[] };
       },
-      signInitData(BOT_TOKEN, OWNER),
+      [INSTANCE, signInitData(BOT_TOKEN, OWNER)] as const,
     );
     const daysWithSpend = data.days.filter((d) => d.costMicros.response > 0).length;
     check(daysWithSpend === 12, `the chart's data has the 12 seeded days (${daysWithSpend})`);
@@ -240,6 +254,8 @@ async function main(): Promise<void> {
       data.days.some((d) => d.activeUsers >= 2),
       "active users per day are counted",
     );
+    const invoiceLinks = await page.locator('[data-testid="invoices"] a', { hasText: "PDF" }).count();
+    check(invoiceLinks === 1, "the recharge's invoice is listed with its PDF link");
     await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-light-en.png"), fullPage: true });
 
     // ------------------------------------------------------------------ the threshold, confirmed by the bot
@@ -257,8 +273,8 @@ async function main(): Promise<void> {
     const after = await json(`${origin}/admin/instances/${INSTANCE}`, { token: SECRETS.ADMIN_TOKEN });
     const ar = after.body.autoRecharge as { rechargeAtMicros: number; topUpMicros: number };
     check(
-      ar.rechargeAtMicros === 150 * USD && ar.topUpMicros === 500 * USD,
-      "the threshold is $150.00, the top-up still $500.00",
+      ar.rechargeAtMicros === 150 * USD && ar.topUpMicros === 250 * USD,
+      "the threshold is $150.00, the top-up still $250.00",
     );
 
     await openAs("dark");
