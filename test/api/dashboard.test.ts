@@ -1,12 +1,13 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseSettings } from "../../src/billing/commands";
 import { loadConfig } from "../../src/env";
+import { Ledger } from "../../src/ledger/ledger";
 import { verifyInitData } from "../../src/telegram/init-data";
 import { textsIn } from "../../src/telegram/texts";
 import { signInitData } from "../../standins/telegram-web-app";
 import { OWNER, ownerMessages, ownerSays, withCard } from "../billing/fixtures";
-import { api, botToken, type Provisioned, provision, USD } from "../helpers";
+import { api, botToken, type Provisioned, provision, stub, USD } from "../helpers";
 import { sentMessages, waitForMessages } from "../telegram/fixtures";
 
 const EN = textsIn("en");
@@ -115,6 +116,78 @@ describe("GET /app/:id/data", () => {
     // An unknown instance looks the same as a refusal.
     const unknown = await api("/app/no-such-instance/data", { headers: tma(valid) });
     expect(unknown.status).toBe(401);
+  });
+});
+
+describe("the chart's days", () => {
+  it("are each UTC day's spend per operation, answers and distinct active users, from the rollups", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY);
+    type Seed = {
+      day: number;
+      minute: number;
+      operation: "response" | "knowhow_update" | "role_update";
+      cost: number;
+      user: string | null;
+    };
+    const seeded: Seed[] = [];
+    for (let back = 0; back < 35; back += 3) {
+      for (let i = 0; i < (back % 4) + 1; i++) {
+        seeded.push({
+          day: today - back,
+          minute: 60 + i * 7,
+          operation: "response",
+          cost: 10_000 + back * 100 + i,
+          user: `u${(back + i) % 3}`,
+        });
+      }
+      // The same user twice a day counts once; a user active on two days counts on both.
+      seeded.push({ day: today - back, minute: 300, operation: "response", cost: 5_000, user: "u0" });
+      if (back % 2 === 0)
+        seeded.push({ day: today - back, minute: 400, operation: "role_update", cost: 70_000, user: null });
+    }
+    // Earlier today than now, so nothing is in the future.
+    const at = (s: Seed) => Math.min(s.day * DAY + s.minute * 60_000, Date.now() - 1000);
+    seeded.sort((a, b) => at(a) - at(b));
+    await runInDurableObject(stub(inst.id), (_instance, state) => {
+      const ledger = new Ledger(state.storage.sql, loadConfig(env));
+      seeded.forEach((s, i) => {
+        const input = {
+          idempotencyKey: `seed-${i}`,
+          operation: s.operation,
+          costMicros: s.cost,
+          fingerprint: `${i}`,
+          endUserId: s.user,
+        };
+        const { outcome } = ledger.debit(input, at(s), ledger.account());
+        if (!outcome.ok) throw new Error(outcome.reason);
+      });
+    });
+    const res = await api(`/app/${inst.id}/data`, { headers: tma(signInitData(inst.botToken, olga)) });
+    expect(res.status).toBe(200);
+    const days = res.json.days as {
+      day: number;
+      costMicros: Record<string, number>;
+      answers: number;
+      activeUsers: number;
+    }[];
+    expect(days.map((d) => d.day)).toEqual(Array.from({ length: 30 }, (_, i) => today - 29 + i));
+    for (const d of days) {
+      const own = seeded.filter((s) => s.day === d.day);
+      const answers = own.filter((s) => s.operation === "response");
+      expect(d, `day ${d.day}`).toEqual({
+        day: d.day,
+        costMicros: {
+          response: answers.reduce((t, s) => t + s.cost, 0),
+          knowhow_update: 0,
+          role_update: own.filter((s) => s.operation === "role_update").reduce((t, s) => t + s.cost, 0),
+        },
+        answers: answers.length,
+        activeUsers: new Set(own.flatMap((s) => (s.user ? [s.user] : []))).size,
+      });
+    }
+    expect(days.filter((d) => d.answers > 0)).toHaveLength(10);
   });
 });
 
