@@ -25,6 +25,12 @@ function initData(c: Context): string {
   return match[1];
 }
 
+// No `tma` authorization, no look at the request: the refusal comes before any validation of the body.
+dashboardApi.use("/app/:id/*", async (c, next) => {
+  initData(c);
+  await next();
+});
+
 /** A refusal of the object becomes the one 401; anything else as the other routes map it. */
 function ownersOnly<R extends Outcome<object>>(outcome: R): Extract<R, { ok: true }> {
   if (!outcome.ok && (outcome.reason === "unauthorized" || outcome.reason === "not_found")) {

@@ -222,11 +222,17 @@ async function main(): Promise<void> {
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(String(e)));
+    // Nothing from a CDN: every request the page makes goes to the Worker.
+    const elsewhere: string[] = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(`${origin}/`)) elsewhere.push(r.url());
+    });
+    let headers: Record<string, string> = {};
     let opened = 0;
     const openAs = async (theme: "light" | "dark", initData = signInitData(BOT_TOKEN, OWNER)) => {
       // A new query each time: a URL that differs only in its fragment would not load the page again.
       opened += 1;
-      await page.goto(webAppUrl(`${appUrl}&open=${opened}`, initData, theme));
+      headers = (await page.goto(webAppUrl(`${appUrl}&open=${opened}`, initData, theme)))?.headers() ?? {};
     };
     const status = await json(`${origin}/admin/instances/${INSTANCE}`, { token: SECRETS.ADMIN_TOKEN });
     const balance = Number(status.body.balanceMicros);
@@ -308,6 +314,13 @@ async function main(): Promise<void> {
     await page.getByTestId("refused").waitFor();
     check(true, "a client's initData shows the refusal");
     check(pageErrors.length === 0, "no script errors on the page", pageErrors);
+    check(elsewhere.length === 0, "every request of the page went to the Worker (nothing from a CDN)", elsewhere);
+    const csp = headers["content-security-policy"] ?? "";
+    check(
+      csp.includes("default-src 'self'"),
+      "the page is served with its Content-Security-Policy (public/_headers)",
+      csp,
+    );
     ok = true;
     console.log(`\n✔ dashboard in Chromium: passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
