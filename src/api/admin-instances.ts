@@ -4,6 +4,7 @@ import { encryptSecret, importEncryptionKey, randomToken, sha256Hex } from "../c
 import { instances } from "../db/schema";
 import { loadConfig } from "../env";
 import { ApiError } from "../errors";
+import type { Lang } from "../lang";
 import type { BotCredentials } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
@@ -27,6 +28,7 @@ export async function connectBot(
   token: string,
   ownerTelegramId: number,
   sameBotAs?: number | null,
+  menuLanguage: Lang = "en",
 ): Promise<{ credentials: BotCredentials; webhookUrl: string }> {
   const config = loadConfig(env);
   const webhookSecret = randomToken(32);
@@ -51,8 +53,8 @@ export async function connectBot(
   // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
   // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
   try {
-    // The menu button's label is English until the owner's language is known (`/language` sets it again).
-    const dashboard = { url: dashboardUrl(config.publicBaseUrl, instanceId), lang: "en" as const };
+    // The menu button's label: `ownerLanguage` at provisioning, else English (`/language` sets it again).
+    const dashboard = { url: dashboardUrl(config.publicBaseUrl, instanceId), lang: menuLanguage };
     await setOwnerMenu(telegram, ownerTelegramId, null, dashboard);
   } catch (error) {
     log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
@@ -141,7 +143,14 @@ instancesApi.openapi(
       );
     }
 
-    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);
+    const connected = await connectBot(
+      c.env,
+      body.id,
+      body.telegramBotToken,
+      body.ownerTelegramId,
+      null,
+      body.ownerLanguage ?? "en",
+    );
     const provisioned = unwrap(
       await stub.provision({
         instanceId: body.id,

@@ -297,4 +297,11 @@ describe("/dashboard and the menu button", () => {
       ],
     ]);
   });
+
+  it("labels the menu button in the owner's language given at provisioning", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER, ownerLanguage: "cs" });
+    const url = `${env.TELEGRAM_API_BASE}/__control/calls?token=${encodeURIComponent(inst.botToken)}&method=setChatMenuButton`;
+    const { calls } = (await (await fetch(url)).json()) as { calls: { params: { menu_button: { text: string } } }[] };
+    expect(calls.map((c) => c.params.menu_button.text)).toEqual([textsIn("cs").dashboardMenuButton()]);
+  });
 });
