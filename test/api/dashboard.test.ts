@@ -65,6 +65,16 @@ async function usage(inst: Provisioned, key: string, operation: string, costMicr
 }
 
 describe("GET /app/:id/data", () => {
+  it("is described in /openapi.json with the command route, behind the initData scheme", async () => {
+    const doc = (await api("/openapi.json")).json as {
+      paths: Record<string, Record<string, { security?: unknown }>>;
+      components: { securitySchemes: Record<string, { type: string; name?: string }> };
+    };
+    expect(doc.paths["/app/{id}/data"]?.get?.security).toEqual([{ telegramInitData: [] }]);
+    expect(doc.paths["/app/{id}/commands"]?.post?.security).toEqual([{ telegramInitData: [] }]);
+    expect(doc.components.securitySchemes.telegramInitData).toMatchObject({ type: "apiKey", name: "Authorization" });
+  });
+
   it("gives the owner the balance, today's spend per operation and active users, and the limits", async () => {
     const inst = await provision({ ownerTelegramId: OWNER, license: "pro" });
     await usage(inst, "a1", "response", 300_000, "client-1");
