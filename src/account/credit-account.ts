@@ -92,8 +92,8 @@ export class CreditAccount extends DurableObject<Env> {
         welcomeWithFirstMessage: () => this.#welcome.withFirstMessage(),
       },
     );
-    const stats = (now: number) => this.#statsSnapshot(now);
-    this.#dashboard = new Dashboard(this.#config, this.#ledger, this.#billing, this.#botToken, this.#jobs, stats);
+    const tx = <T>(fn: () => T) => this.#tx(fn);
+    this.#dashboard = new Dashboard(this.#config, this.#ledger, this.#billing, this.#botToken, this.#jobs, tx);
     void ctx.blockConcurrencyWhile(async () => {
       this.ctx.storage.transactionSync(() => {
         migrateAccount(this.#sql);

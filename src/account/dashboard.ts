@@ -71,7 +71,7 @@ export class Dashboard {
     private readonly billing: Billing,
     private readonly botToken: BotToken,
     private readonly jobs: BotJobs,
-    private readonly stats: (now: number) => StatsSnapshot,
+    private readonly tx: <T>(fn: () => T) => T,
   ) {}
 
   /** Only the instance's owner, with `initData` Telegram signed for this bot within the hour, gets through. */
@@ -89,21 +89,27 @@ export class Dashboard {
   view(now: number): DashboardView {
     const { ledger, billing, config } = this;
     const account = ledger.account();
-    const stats = this.stats(now);
+    // One transaction: the rollups' catch-up writes, and the figures and the chart are one snapshot.
+    const { stats, days } = this.tx(
+      (): { stats: Omit<StatsSnapshot, "autoRecharge" | "lastRecharge">; days: DayUsage[] } => ({
+        stats: ledger.stats(now),
+        days: ledger.rollups.dailyUsage(now, DASHBOARD_DAYS),
+      }),
+    );
     return {
       instanceId: account?.instance_id ?? "",
       botUsername: account?.bot_username ?? null,
       lang: account?.owner_lang ?? "en",
       balanceMicros: stats.balanceMicros,
       availableMicros: stats.availableMicros,
-      autoRecharge: stats.autoRecharge,
+      autoRecharge: billing.view(),
       runwayHours: stats.runwayHours,
       recommendedRechargeAtMicros: stats.recommendedRechargeAtMicros,
       spend: stats.spend,
       answers: stats.answers,
       activeUsers: stats.activeUsers,
       clientLimitMicros: ledger.clientLimitMicros(),
-      days: ledger.rollups.dailyUsage(now, DASHBOARD_DAYS),
+      days,
       invoices: billing.invoices(10),
       limits: {
         minTopUpMicros: config.minTopUpMicros,
