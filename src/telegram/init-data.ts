@@ -2,7 +2,8 @@
  * Telegram Mini App `initData`, checked as Telegram documents it ("Validating data received via the Mini App"):
  * `secret_key = HMAC_SHA256(key = "WebAppData", data = bot_token)`, and `hash` must be
  * `hex(HMAC_SHA256(key = secret_key, data = data_check_string))`, where `data_check_string` is every received
- * field but `hash`, as `key=value`, sorted by key, joined by "\n". This is the trust boundary of the dashboard:
+ * field but `hash`, as `key=value`, sorted by key, joined by "\n" (`signature`, Telegram's Ed25519 signature for
+ * third parties, is one of those fields here). This is the trust boundary of the dashboard:
  * a page is only as trusted as the `initData` it sends.
  */
 

@@ -49,6 +49,13 @@ describe("initData as Telegram documents it (signed by the stand-in's own node:c
     expect((await verifyInitData(signInitData(token, olga, now() - 3540), token, Date.now())).ok).toBe(true);
   });
 
+  it("counts every field but hash, Telegram's Ed25519 `signature` included", async () => {
+    const withSignature = signInitData(token, olga, now(), { signature: "ZmFrZS1lZDI1NTE5LXNpZ25hdHVyZQ" });
+    expect((await verifyInitData(withSignature, token, Date.now())).ok).toBe(true);
+    const dropped = withSignature.replace(/&?signature=[^&]*/, "");
+    expect(await verifyInitData(dropped, token, Date.now())).toEqual({ ok: false, why: "bad_hash" });
+  });
+
   it("refuses signed data without a user", async () => {
     const noUser = signInitData(token, olga, now(), { user: "not json" });
     expect(await verifyInitData(noUser, token, Date.now())).toEqual({ ok: false, why: "no_user" });
