@@ -11,6 +11,7 @@ import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { formatUsd } from "../src/money";
 import { type RunningStandins, type SentRecord, startStandins } from "../standins";
+import { signInitData, webAppUrl } from "../standins/telegram-web-app";
 import { bold, buttons, dim, green, type Person, red, shown, TelegramDriver, yellow } from "./chat";
 import { Cleanup, freePort, type LocalWorker, runWrangler, startWorker, tail } from "./local";
 
@@ -73,8 +74,12 @@ interface Reply {
   text: string;
 }
 
-async function http(method: string, url: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
+async function http(
+  method: string,
+  url: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(url, {
@@ -219,6 +224,9 @@ function exact(micros: number): string {
 }
 
 // ------------------------------------------------------------------------------------------------ the story
+
+/** Olga's dashboard with `initData` signed as Telegram would (valid for an hour), printed at the end. */
+let dashboardLink = "";
 
 async function story(worker: LocalWorker, standins: RunningStandins): Promise<void> {
   const newBotToken = () =>
@@ -668,6 +676,29 @@ async function story(worker: LocalWorker, standins: RunningStandins): Promise<vo
     );
   });
 
+  await step("Olga opens her dashboard (the Mini App); a client's initData is refused", async () => {
+    const owner = signInitData(botToken, { id: OWNER.id, first_name: OWNER.name, language_code: "en" });
+    const data = await http("GET", `${worker.origin}/app/${INSTANCE_ID}/data`, {
+      headers: { authorization: `tma ${owner}` },
+    });
+    const view = await op.instance();
+    const body = data.json as { balanceMicros?: number; days?: unknown[]; invoices?: unknown[] };
+    check(
+      data.status === 200 && body.balanceMicros === view.balanceMicros && body.days?.length === 30,
+      `GET /app/${INSTANCE_ID}/data with her initData: ${usd(view.balanceMicros)}, 30 days, ${body.invoices?.length} invoices`,
+      `${data.status} ${data.text.slice(0, 200)}`,
+    );
+    const eva = signInitData(botToken, { id: EVA.id, first_name: EVA.name });
+    const refused = await http("GET", `${worker.origin}/app/${INSTANCE_ID}/data`, {
+      headers: { authorization: `tma ${eva}` },
+    });
+    check(
+      refused.status === 401 && !refused.text.includes("balance"),
+      "Eva's initData (a client) gets 401 and nothing",
+    );
+    dashboardLink = webAppUrl(`${worker.origin}/dashboard/?instance=${INSTANCE_ID}`, owner);
+  });
+
   console.log(`\n${bold("The ledger (newest first), as the operator reads it: GET /admin/instances/:id/ledger")}`);
   for (const e of (await op.ledger()).slice(0, 14)) {
     const what = [e.kind, e.operation].filter(Boolean).join(" ");
@@ -767,6 +798,13 @@ async function main(): Promise<number> {
     await story(worker, standins);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`\n${green(bold(`✔ The whole story happened as specified: ${stepNumber} steps in ${seconds} s.`))}`);
+    console.log(`\n${bold("Olga's dashboard (the Mini App, signed as Telegram signs it; valid for an hour):")}`);
+    console.log(dashboardLink);
+    // At a terminal the Worker stays up so a person can open it; CI (no terminal) ends here.
+    if (process.stdout.isTTY && process.stdin.isTTY && !process.env.CI) {
+      console.log(dim("The Worker and the stand-ins keep running for it: Ctrl-C stops them."));
+      await new Promise<never>(() => undefined); // The signal handler cleans up and exits.
+    }
     return 0;
   } catch (error) {
     // Interrupted: the signal handler is already cleaning up; what failed after it is only the interruption.

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
+import { dashboardApi } from "./api/dashboard";
 import type { AppEnv } from "./api/shared";
 import { stripeWebhook } from "./api/stripe-webhook";
 import { telegramWebhook } from "./api/telegram-webhook";
@@ -55,14 +56,22 @@ export function createApp() {
   };
   app.use("/admin/*", requireJson);
   app.use("/v1/*", requireJson);
+  app.use("/app/*", requireJson);
 
   app.route("/", telegramWebhook);
   app.route("/", stripeWebhook);
   app.route("/", adminApi);
   app.route("/", usageApi);
+  app.route("/", dashboardApi);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "instanceKey", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "telegramInitData", {
+    type: "apiKey",
+    in: "header",
+    name: "Authorization",
+    description: "`tma <initData>`: the Mini App's initData as Telegram signed it (docs/dashboard.md).",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

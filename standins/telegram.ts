@@ -127,6 +127,7 @@ const JSON_PARAMS = new Set([
   "allowed_updates",
   "link_preview_options",
   "reply_parameters",
+  "menu_button",
 ]);
 const CONTROL_READS = new Set(["sent", "calls", "webhook", "commands"]);
 const CHAT_ACTIONS = new Set([
@@ -779,9 +780,22 @@ function validateReplyMarkup(markup: unknown): unknown {
           throw badRequest(`inline keyboard button URL '${String(url)}' is invalid: Wrong HTTP URL`);
         }
       }
+      if ("web_app" in button) validateWebApp(button.web_app);
     }
   }
   return markup;
+}
+
+/** A WebAppInfo: Telegram opens Mini Apps over HTTPS only (Bot API, "WebAppInfo": "An HTTPS URL of a Web App"). */
+function validateWebApp(webApp: unknown): void {
+  if (!isRecord(webApp) || typeof webApp.url !== "string") throw badRequest("can't parse WebAppInfo JSON object");
+  let https = false;
+  try {
+    https = new URL(webApp.url).protocol === "https:";
+  } catch {
+    https = false;
+  }
+  if (!https) throw badRequest("BUTTON_URL_INVALID");
 }
 
 function scopeKey(scope: Params, languageCode: string): string {
@@ -1044,7 +1058,22 @@ method("sendChatAction", ({ params }) => {
 
 method("setMyDescription", () => ({ result: true }));
 method("setMyShortDescription", () => ({ result: true }));
-method("setChatMenuButton", () => ({ result: true }));
+/**
+ * `chat_id` absent: the default button of private chats. `menu_button`: a MenuButton of type `commands`, `default`,
+ * or `web_app` with a `text` and a WebAppInfo (HTTPS only). Read back through `/__control/calls`.
+ */
+method("setChatMenuButton", ({ params }) => {
+  if (params.chat_id !== undefined) parseChatId(params.chat_id);
+  const button = params.menu_button ?? { type: "default" };
+  if (!isRecord(button) || typeof button.type !== "string") throw badRequest("can't parse menu button JSON object");
+  if (button.type === "web_app") {
+    if (typeof button.text !== "string" || button.text.trim() === "") throw badRequest("menu button text is empty");
+    validateWebApp(button.web_app);
+  } else if (button.type !== "commands" && button.type !== "default") {
+    throw badRequest("unsupported menu button type");
+  }
+  return { result: true };
+});
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Request handling

@@ -6,10 +6,10 @@ import type { Ledger } from "../ledger/ledger";
 import { backoffMs, internalKey, MAX_JOB_ATTEMPTS } from "../ledger/rules";
 import type { StatsSnapshot } from "../ledger/types";
 import { describeError, log } from "../log";
-import { type AccountPort, handleJob } from "../telegram/bot";
+import { type AccountPort, type BotDeps, handleJob } from "../telegram/bot";
 import { sendText } from "../telegram/sender";
 import { textsIn } from "../telegram/texts";
-import type { Job } from "../telegram/updates";
+import type { Job, OwnerCommand } from "../telegram/updates";
 import type { AfterChange } from "./after-change";
 import type { Alerts } from "./alerts";
 import type { BotToken } from "./bot-token";
@@ -128,27 +128,7 @@ export class BotJobs {
         this.inbox.done(updateId);
         return;
       }
-      await handleJob(job, {
-        api: await this.botToken.telegram(),
-        config: this.config,
-        aiApiKey: this.env.AI_API_KEY,
-        systemPrompt: account.system_prompt,
-        ownerChatId: account.owner_telegram_id,
-        endUserDailyCapMicros: this.ledger.clientLimitMicros(),
-        account: this.#port(updateId),
-        billing: (ownerJob) =>
-          billingCommand(ownerJob, {
-            billing: this.billing,
-            config: this.config,
-            instanceId: account.instance_id,
-            botUsername: account.bot_username,
-            texts: textsIn(this.ledger.account()?.owner_lang ?? "en"),
-            reply: async (text, options = {}) =>
-              sendText(await this.botToken.telegram(), ownerJob.chatId, text, sendOptions(options)),
-            invoices: () => latestInvoices(this.env.DB, account.instance_id),
-            apply: (fx) => this.host.after.billingDecidedLater(fx),
-          }),
-      });
+      await handleJob(job, await this.#deps(updateId));
       this.inbox.done(updateId);
     } catch (error) {
       const giveUp = attempts + 1 >= MAX_JOB_ATTEMPTS;
@@ -162,6 +142,55 @@ export class BotJobs {
       if (giveUp) this.inbox.done(updateId);
       else this.host.armAlarm(Date.now() + backoffMs(attempts));
     }
+  }
+
+  /**
+   * An owner command from the dashboard (docs/dashboard.md), run as if the owner had typed it: the same handler,
+   * the same reply in the owner's chat. Owner commands that the dashboard may send hold no credits, so the
+   * update id of the port (the key of an answer's hold) is never used: 0, which no Telegram update has.
+   * Returns the texts sent and the link of a button (a Checkout page, the billing portal), for the page.
+   */
+  async ownerCommandFromApp(command: OwnerCommand, args: string[]): Promise<{ texts: string[]; link: string | null }> {
+    const account = this.ledger.account();
+    if (!account) return { texts: [], link: null };
+    const sent: { texts: string[]; link: string | null } = { texts: [], link: null };
+    const job = { kind: "owner_command" as const, chatId: account.owner_telegram_id, command, args, lang: null };
+    await handleJob(job, await this.#deps(0, sent));
+    return sent;
+  }
+
+  /** What the bot's handlers need for one job; `sent` collects what they send to the owner. */
+  async #deps(updateId: number, sent?: { texts: string[]; link: string | null }): Promise<BotDeps> {
+    const account = this.ledger.account();
+    if (!account) throw new Error("instance not provisioned");
+    const api = await this.botToken.telegram();
+    return {
+      api,
+      config: this.config,
+      aiApiKey: this.env.AI_API_KEY,
+      systemPrompt: account.system_prompt,
+      ownerChatId: account.owner_telegram_id,
+      endUserDailyCapMicros: this.ledger.clientLimitMicros(),
+      account: this.#port(updateId),
+      ...(sent ? { onReply: (text: string) => void sent.texts.push(text) } : {}),
+      billing: (ownerJob) =>
+        billingCommand(ownerJob, {
+          billing: this.billing,
+          config: this.config,
+          instanceId: account.instance_id,
+          botUsername: account.bot_username,
+          texts: textsIn(this.ledger.account()?.owner_lang ?? "en"),
+          reply: async (text, options = {}) => {
+            if (sent) {
+              sent.texts.push(text);
+              sent.link = options.button?.url ?? sent.link;
+            }
+            return sendText(api, ownerJob.chatId, text, sendOptions(options));
+          },
+          invoices: () => latestInvoices(this.env.DB, account.instance_id),
+          apply: (fx) => this.host.after.billingDecidedLater(fx),
+        }),
+    };
   }
 
   /** The bot's view of this account for one update; every call is one synchronous transaction. */

@@ -9,25 +9,7 @@ import { forgetOldRecords } from "../ledger/idempotency";
 import { Ledger } from "../ledger/ledger";
 import { backoffMs, FLUSH_DELAY_MS } from "../ledger/rules";
 import { migrateAccount } from "../ledger/schema";
-import type {
-  AccountStatus,
-  AdjustInput,
-  AdjustResult,
-  BalanceView,
-  BotCredentials,
-  Caller,
-  ChargeInput,
-  ChargeResult,
-  HoldInput,
-  HoldResult,
-  LedgerPage,
-  Outcome,
-  ProvisionInput,
-  ReleaseResult,
-  SettleInput,
-  SettleResult,
-  StatsSnapshot,
-} from "../ledger/types";
+import type * as T from "../ledger/types";
 import { describeError, log } from "../log";
 import { AfterChange } from "./after-change";
 import { AlarmClock } from "./alarm";
@@ -35,6 +17,7 @@ import { Alerts, type BalanceEffects } from "./alerts";
 import { BotJobs } from "./bot-jobs";
 import { BotToken } from "./bot-token";
 import { type Authorized, authorize } from "./callers";
+import { type AppCommandName, type AppCommandResult, DASHBOARD_DAYS, Dashboard, type DashboardView } from "./dashboard";
 import { HistoryCopy } from "./history-copy";
 import { hourlyVisit } from "./hourly-visit";
 import { INBOX_SAFETY_DELAY_MS, Inbox } from "./inbox";
@@ -59,6 +42,7 @@ export class CreditAccount extends DurableObject<Env> {
   readonly #alerts: Alerts;
   readonly #after: AfterChange;
   readonly #welcome: Welcome;
+  readonly #dashboard: Dashboard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -108,6 +92,8 @@ export class CreditAccount extends DurableObject<Env> {
         welcomeWithFirstMessage: () => this.#welcome.withFirstMessage(),
       },
     );
+    const tx = <T>(fn: () => T) => this.#tx(fn);
+    this.#dashboard = new Dashboard(this.#config, this.#ledger, this.#billing, this.#botToken, this.#jobs, tx);
     void ctx.blockConcurrencyWhile(async () => {
       this.ctx.storage.transactionSync(() => {
         migrateAccount(this.#sql);
@@ -124,7 +110,7 @@ export class CreditAccount extends DurableObject<Env> {
   // ---------------------------------------------------------------- RPC contract
 
   /** Creates the account with its license bonus. Refuses if the instance already exists. */
-  provision(input: ProvisionInput): Outcome<{ balanceMicros: number }> {
+  provision(input: T.ProvisionInput): T.Outcome<{ balanceMicros: number }> {
     const now = Date.now();
     const result = this.#tx(() => {
       const provisioned = this.#ledger.provision(input, now);
@@ -145,20 +131,20 @@ export class CreditAccount extends DurableObject<Env> {
    * The owner's welcome, right after provisioning: sent once. "deferred" when Telegram refused it (the owner has
    * not started the bot): it goes with the owner's first message. "none": sent already, or being sent.
    */
-  async welcome(): Promise<Outcome<{ welcome: "sent" | "deferred" | "none" }>> {
+  async welcome(): Promise<T.Outcome<{ welcome: "sent" | "deferred" | "none" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     return { ok: true, welcome: await this.#welcome.send() };
   }
 
   /** A new usage API key's hash; the old key is refused from the next request on. */
-  replaceApiKey(apiKeyHash: string): Outcome<object> {
+  replaceApiKey(apiKeyHash: string): T.Outcome<object> {
     const result = this.#tx(() => this.#ledger.replaceApiKey(apiKeyHash));
     if (result.ok) log("info", "api_key_replaced", { instanceId: this.#ledger.account()?.instance_id });
     return result;
   }
 
   /** New credentials for this instance's bot (see Ledger.replaceBotCredentials); the next send uses them. */
-  replaceBotCredentials(input: BotCredentials): Outcome<object> {
+  replaceBotCredentials(input: T.BotCredentials): T.Outcome<object> {
     const result = this.#tx(() => this.#ledger.replaceBotCredentials(input));
     if (result.ok) {
       this.#botToken.forget();
@@ -172,13 +158,13 @@ export class CreditAccount extends DurableObject<Env> {
    * "resealed" if the previous key sealed the bot token, "current" if the current key already did,
    * "unreadable" if no configured key opens it.
    */
-  async resealBotToken(): Promise<Outcome<{ token: "current" | "resealed" | "unreadable" }>> {
+  async resealBotToken(): Promise<T.Outcome<{ token: "current" | "resealed" | "unreadable" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     return { ok: true, token: await this.#botToken.resealIfOld() };
   }
 
   /** Balance, available balance (balance minus open holds) and out-of-credits state. */
-  balance(caller: Caller): Outcome<BalanceView> {
+  balance(caller: T.Caller): T.Outcome<T.BalanceView> {
     const now = Date.now();
     return this.#tx(() => {
       const auth = this.#authorize(caller);
@@ -189,13 +175,13 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** Everything the operator sees about the account. */
-  status(): Outcome<AccountStatus> {
+  status(): T.Outcome<T.AccountStatus> {
     const status = this.#tx(() => this.#ledger.status(Date.now()));
     return status ? { ok: true, ...status, autoRecharge: this.#billing.view() } : { ok: false, reason: "not_found" };
   }
 
   /** `/stats` figures, from rollups. */
-  stats(): Outcome<StatsSnapshot> {
+  stats(): T.Outcome<T.StatsSnapshot> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     return { ok: true, ...this.#statsSnapshot(Date.now()) };
   }
@@ -205,10 +191,10 @@ export class CreditAccount extends DurableObject<Env> {
    * row once and holds the charge, the out-of-credits transition, the recharge trigger and the
    * early-warning check; only the owner's notifications run after it.
    */
-  charge(caller: Caller, input: ChargeInput): Outcome<ChargeResult> {
+  charge(caller: T.Caller, input: T.ChargeInput): T.Outcome<T.ChargeResult> {
     const now = Date.now();
     const after: { effects?: BalanceEffects } = {};
-    const result = this.#tx((): Outcome<ChargeResult> => {
+    const result = this.#tx((): T.Outcome<T.ChargeResult> => {
       const account = this.#ledger.account();
       const auth = authorize(account, caller);
       if (!auth.ok || !account) return auth.ok ? { ok: false, reason: "not_found" } : auth;
@@ -226,7 +212,7 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** Reserves the worst-case cost of an operation whose real cost is known only afterwards. */
-  hold(caller: Caller, input: HoldInput): Outcome<HoldResult> {
+  hold(caller: T.Caller, input: T.HoldInput): T.Outcome<T.HoldResult> {
     const now = Date.now();
     const result = this.#tx(() => {
       const auth = this.#authorize(caller);
@@ -240,7 +226,7 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** Charges the actual cost of a held operation (at most the hold) and frees the rest. */
-  settle(caller: Caller, input: SettleInput): Outcome<SettleResult> {
+  settle(caller: T.Caller, input: T.SettleInput): T.Outcome<T.SettleResult> {
     const now = Date.now();
     const result = this.#tx(() => {
       const auth = this.#authorize(caller);
@@ -251,7 +237,7 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** Frees a hold without charging. Releasing twice, or an expired hold, is not an error. */
-  release(caller: Caller, holdId: string): Outcome<ReleaseResult> {
+  release(caller: T.Caller, holdId: string): T.Outcome<T.ReleaseResult> {
     const now = Date.now();
     return this.#tx(() => {
       const auth = this.#authorize(caller);
@@ -260,9 +246,9 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** An operator's grant or correction (negative amounts may take the balance below zero). */
-  adjust(input: AdjustInput, fingerprint: string): Outcome<AdjustResult> {
+  adjust(input: T.AdjustInput, fingerprint: string): T.Outcome<T.AdjustResult> {
     const now = Date.now();
-    const result = this.#tx((): Outcome<AdjustResult> => {
+    const result = this.#tx((): T.Outcome<T.AdjustResult> => {
       if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
       return this.#ledger.adjust(input, fingerprint, now);
     });
@@ -276,8 +262,20 @@ export class CreditAccount extends DurableObject<Env> {
     return result;
   }
 
+  /** The owner's Mini App's data (docs/dashboard.md), for `initData` Telegram signed for the owner within the hour. */
+  async dashboard(initData: string): Promise<T.Outcome<DashboardView>> {
+    const owner = await this.#dashboard.owner(initData, Date.now());
+    return owner.ok ? { ok: true, ...this.#dashboard.view(Date.now()) } : owner;
+  }
+
+  /** A settings change from the Mini App, run as the owner's command (the bot confirms it in the chat). */
+  async dashboardCommand(initData: string, name: AppCommandName, args: string[]): Promise<T.Outcome<AppCommandResult>> {
+    const owner = await this.#dashboard.owner(initData, Date.now());
+    return owner.ok ? { ok: true, ...(await this.#dashboard.command(name, args)) } : owner;
+  }
+
   /** Ledger entries, newest first; `cursor` is the `seq` to continue below. */
-  ledger(cursor: number | null, limit: number): Outcome<LedgerPage> {
+  ledger(cursor: number | null, limit: number): T.Outcome<T.LedgerPage> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     return { ok: true, ...this.#ledger.page(cursor, limit) };
   }
@@ -306,7 +304,7 @@ export class CreditAccount extends DurableObject<Env> {
   async stripeEvent(
     event: Stripe.Event,
     trace: ChargeTrace | null = null,
-  ): Promise<Outcome<{ outcome: "processed" | "duplicate" | "ignored" }>> {
+  ): Promise<T.Outcome<{ outcome: "processed" | "duplicate" | "ignored" }>> {
     if (!this.#ledger.account()) return { ok: false, reason: "not_found" };
     const fx = new BillingEffects();
     try {
@@ -318,7 +316,7 @@ export class CreditAccount extends DurableObject<Env> {
   }
 
   /** The hourly cron's visit: reconciliation, lost alarms, at most one alert per hour (see hourly-visit.ts). */
-  async hourly(nowMs: number): Promise<Outcome<{ alerted: boolean; reconciled: number }>> {
+  async hourly(nowMs: number): Promise<T.Outcome<{ alerted: boolean; reconciled: number }>> {
     const account = this.#ledger.account();
     if (!account) return { ok: false, reason: "not_found" };
     return hourlyVisit(nowMs, {
@@ -343,6 +341,7 @@ export class CreditAccount extends DurableObject<Env> {
       // The debits since the last alarm are summed into the stats rollups in one batch.
       this.#ledger.rollups.catchUpRollups();
       forgetOldRecords(this.#sql, now);
+      this.#ledger.rollups.forgetOldActiveDays(now, DASHBOARD_DAYS + 1);
       this.#inbox.forgetDone(now);
     });
     this.#jobs.kick();
@@ -374,11 +373,11 @@ export class CreditAccount extends DurableObject<Env> {
     }
   }
 
-  #authorize(caller: Caller): Authorized {
+  #authorize(caller: T.Caller): Authorized {
     return authorize(this.#ledger.account(), caller);
   }
 
-  #statsSnapshot(now: number): StatsSnapshot {
+  #statsSnapshot(now: number): T.StatsSnapshot {
     return {
       ...this.#tx(() => this.#ledger.stats(now)),
       autoRecharge: this.#billing.view(),

@@ -84,14 +84,10 @@ credentialsApi.openapi(
     const body = c.req.valid("json");
     const stub = account(c.env, id);
     const current = unwrap(await stub.status());
-    const connected = await connectBot(
-      c.env,
-      id,
-      body.telegramBotToken,
-      current.ownerTelegramId,
-      current.botId,
-      current.ownerLanguageChosen,
-    );
+    const connected = await connectBot(c.env, id, body.telegramBotToken, current.ownerTelegramId, current.botId, {
+      chosen: current.ownerLanguageChosen,
+      label: current.ownerLanguageChosen ?? "en",
+    });
     unwrap(await stub.replaceBotCredentials(connected.credentials));
     const { botTokenSealed, webhookSecretHash } = connected.credentials;
     await updateRegistry(c.env, id, { botTokenSealed, webhookSecretHash });

@@ -8,7 +8,7 @@ import type { Lang } from "../lang";
 import type { BotCredentials } from "../ledger/types";
 import { describeError, log } from "../log";
 import { isBadTokenError, telegramApi } from "../telegram/api";
-import { setOwnerMenu } from "../telegram/menu";
+import { dashboardUrl, setOwnerMenu } from "../telegram/menu";
 import { adminErrors, adminSecurity, InstanceParams } from "./admin-shared";
 import { CreatedInstance, CreateInstanceBody, errorReply, InstanceView, jsonReply } from "./schemas";
 import { type AppEnv, account, iso, unwrap } from "./shared";
@@ -28,8 +28,11 @@ export async function connectBot(
   token: string,
   ownerTelegramId: number,
   sameBotAs?: number | null,
-  /** The owner's `/language` choice, which the menu of a reconnected bot keeps. */
-  menuLanguage: Lang | null = null,
+  /**
+   * The owner's command menu: `chosen` is their `/language` choice, which a reconnected bot keeps (null: by the
+   * Telegram app's language); `label` is the language of the dashboard's menu button.
+   */
+  menu: { chosen: Lang | null; label: Lang } = { chosen: null, label: "en" },
 ): Promise<{ credentials: BotCredentials; webhookUrl: string }> {
   const config = loadConfig(env);
   const webhookSecret = randomToken(32);
@@ -54,7 +57,8 @@ export async function connectBot(
   // Only the owner's chat gets the menu; Telegram accepts lowercase names only (see /help for the rest).
   // After setWebhook nothing may fail the call: Telegram already signs with the new secret, which must be stored.
   try {
-    await setOwnerMenu(telegram, ownerTelegramId, menuLanguage);
+    const dashboard = { url: dashboardUrl(config.publicBaseUrl, instanceId), lang: menu.label };
+    await setOwnerMenu(telegram, ownerTelegramId, menu.chosen, dashboard);
   } catch (error) {
     log("warn", "set_commands_failed", { instanceId, error: describeError(error) });
   }
@@ -130,14 +134,10 @@ instancesApi.openapi(
       // owner, license and bot complete it. Its API key was never shown, so a new one replaces it.
       const sameRequest = existing.ownerTelegramId === body.ownerTelegramId && existing.license === license;
       if (!sameRequest) throw new ApiError("instance_exists", "An instance with this id already exists.");
-      const connected = await connectBot(
-        c.env,
-        body.id,
-        body.telegramBotToken,
-        body.ownerTelegramId,
-        existing.botId,
-        existing.ownerLanguageChosen,
-      );
+      const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId, existing.botId, {
+        chosen: existing.ownerLanguageChosen,
+        label: existing.ownerLanguageChosen ?? body.ownerLanguage ?? "en",
+      });
       unwrap(await stub.replaceBotCredentials(connected.credentials));
       unwrap(await stub.replaceApiKey(apiKeyHash));
       await registerInstance(c.env, body.id, { ...connected.credentials, apiKeyHash }, existing);
@@ -149,7 +149,10 @@ instancesApi.openapi(
       );
     }
 
-    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId);
+    const connected = await connectBot(c.env, body.id, body.telegramBotToken, body.ownerTelegramId, null, {
+      chosen: null,
+      label: body.ownerLanguage ?? "en",
+    });
     const provisioned = unwrap(
       await stub.provision({
         instanceId: body.id,

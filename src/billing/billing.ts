@@ -3,7 +3,7 @@ import type { Config } from "../env";
 import type { Ledger } from "../ledger/ledger";
 import type { AutoRechargeView } from "../ledger/types";
 import { describeError, log } from "../log";
-import type { ChargeNow } from "../telegram/texts";
+import type { ChargeNow, InvoiceRow } from "../telegram/texts";
 import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recharge";
 import { billingPortal, changeSettings, setInvoiceEmail, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";
@@ -76,6 +76,20 @@ export class Billing {
   lastRecharge(): { at: number; amountMicros: number; status: string } | null {
     const r = this.#parts.recharges.latest();
     return r ? { at: r.created_at, amountMicros: r.paid_micros ?? r.amount_micros, status: r.status } : null;
+  }
+
+  /**
+   * The latest recharges and top-ups with their invoice links, from the object's own table: the dashboard reads
+   * no D1 (`/invoices` reads the D1 copy, which is the same rows once the alarm copied them).
+   */
+  invoices(limit = 10): InvoiceRow[] {
+    return this.#parts.recharges.newest(limit).map((r) => ({
+      createdAt: r.created_at,
+      amountMicros: r.paid_micros ?? r.amount_micros,
+      status: r.refunded_micros > 0 ? `${r.status}, refunded` : r.status,
+      hostedUrl: r.hosted_url,
+      pdfUrl: r.pdf_url,
+    }));
   }
 
   /** When the next recharge step is due (for the alarm). */

@@ -130,7 +130,12 @@ export class Recharges {
   }
 
   latest(): RechargeRow | null {
-    return this.sql.exec<RechargeRow>("SELECT * FROM recharges ORDER BY created_at DESC LIMIT 1").toArray()[0] ?? null;
+    return this.newest(1)[0] ?? null;
+  }
+
+  /** The newest `limit` recharges and top-ups (an index range on `created_at`). */
+  newest(limit: number): RechargeRow[] {
+    return this.sql.exec<RechargeRow>("SELECT * FROM recharges ORDER BY created_at DESC LIMIT ?", limit).toArray();
   }
 
   /** Recharges waiting on Stripe or the owner with an invoice: the hourly run asks Stripe about them. */

@@ -1,6 +1,10 @@
 import type { Config } from "../env";
 import { DAY_MS, dayOf, HOUR_MS, hourOf, recommendedRechargeAt, runwayHours } from "./rules";
-import type { BalanceView, StatsSnapshot } from "./types";
+import { type BalanceView, type DayUsage, OPERATIONS, type Operation, type StatsSnapshot } from "./types";
+
+function isOperation(value: string): value is Operation {
+  return (OPERATIONS as readonly string[]).includes(value);
+}
 
 /**
  * The reporting side of one CreditAccount's storage: the stats rollups (hourly and daily spend per
@@ -33,6 +37,15 @@ const ROLLUP_END_USERS = `WITH per_day AS (
     spend_day_micros = CASE WHEN spend_day = excluded.spend_day THEN spend_day_micros + excluded.spend_day_micros
                             ELSE excluded.spend_day_micros END,
     spend_day = excluded.spend_day`;
+
+/**
+ * Which end users were active on which UTC day, for entries `(?1, ?2]` (a trigger counts each new pair in
+ * `active_users_daily`, see schema.ts): the dashboard's active users per day, which `end_users` (the last
+ * activity only) cannot give.
+ */
+const ROLLUP_ACTIVE_DAYS = `INSERT OR IGNORE INTO end_user_days (day, end_user_id)
+  SELECT DISTINCT created_at / 86400000, end_user_id FROM ledger
+  WHERE seq > ?1 AND seq <= ?2 AND kind IN ('usage', 'hold_settle') AND end_user_id IS NOT NULL`;
 
 /** How long `daySpendAtMost` trusts its last exact read of the 24-hour spend. */
 const DAY_SPEND_REREAD_MS = 60_000;
@@ -80,7 +93,44 @@ export class Rollups {
     if (last <= done) return;
     this.sql.exec(ROLLUP_USAGE, done, last);
     this.sql.exec(ROLLUP_END_USERS, done, last);
+    this.sql.exec(ROLLUP_ACTIVE_DAYS, done, last);
     this.sql.exec("UPDATE cursors SET seq = ? WHERE name = 'rollups'", last);
+  }
+
+  /**
+   * The last `days` UTC days (today included, oldest first, days without use as zeros) from the daily rollups:
+   * at most `days` rows per operation plus `days` rows of active users, whatever the size of the ledger.
+   */
+  dailyUsage(now: number, days: number): DayUsage[] {
+    this.catchUpRollups();
+    const first = dayOf(now) - days + 1;
+    const out = new Map<number, DayUsage>();
+    for (let day = first; day < first + days; day++) {
+      out.set(day, { day, costMicros: { response: 0, knowhow_update: 0, role_update: 0 }, answers: 0, activeUsers: 0 });
+    }
+    const spend = this.sql.exec<{ day: number; operation: string; cost_micros: number; count: number }>(
+      "SELECT day, operation, cost_micros, count FROM usage_daily WHERE day >= ?",
+      first,
+    );
+    for (const r of spend) {
+      const row = out.get(r.day);
+      if (!row || !isOperation(r.operation)) continue; // 'unanswered' counts messages, not spend.
+      row.costMicros[r.operation] = r.cost_micros;
+      if (r.operation === "response") row.answers = r.count;
+    }
+    for (const r of this.sql.exec<{ day: number; users: number }>(
+      "SELECT day, users FROM active_users_daily WHERE day >= ?",
+      first,
+    )) {
+      const row = out.get(r.day);
+      if (row) row.activeUsers = r.users;
+    }
+    return [...out.values()];
+  }
+
+  /** Forgets which users were active on days older than the chart shows (their counts per day stay). */
+  forgetOldActiveDays(now: number, days: number): void {
+    this.sql.exec("DELETE FROM end_user_days WHERE day < ?", dayOf(now) - days);
   }
 
   /** A message an end user sent while the bot could not pay for an answer. */

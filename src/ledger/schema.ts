@@ -265,6 +265,23 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
   // of later messages no longer changes it.
   `ALTER TABLE account ADD COLUMN owner_lang TEXT CHECK (owner_lang IN ('en', 'cs'));
    ALTER TABLE account ADD COLUMN owner_lang_chosen INTEGER NOT NULL DEFAULT 0;`,
+  // The dashboard's chart (docs/dashboard.md): active end users per UTC day. 'end_user_days' holds each (day, end
+  // user) pair once (kept 31 days: Rollups.forgetOldActiveDays); its insert trigger counts the day in
+  // 'active_users_daily'. Existing objects derive the last 31 days of entries already summed into the rollups.
+  `CREATE TABLE IF NOT EXISTS end_user_days (
+     day INTEGER NOT NULL,
+     end_user_id TEXT NOT NULL,
+     PRIMARY KEY (day, end_user_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS active_users_daily (day INTEGER PRIMARY KEY, users INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TRIGGER IF NOT EXISTS end_user_days_insert AFTER INSERT ON end_user_days BEGIN
+     INSERT INTO active_users_daily (day, users) VALUES (NEW.day, 1) ON CONFLICT (day) DO UPDATE SET users = users + 1;
+   END;
+   INSERT OR IGNORE INTO end_user_days (day, end_user_id)
+     SELECT DISTINCT created_at / 86400000, end_user_id FROM ledger
+     WHERE kind IN ('usage', 'hold_settle') AND end_user_id IS NOT NULL
+       AND created_at >= (CAST(strftime('%s', 'now') AS INTEGER) - 31 * 86400) * 1000
+       AND seq <= (SELECT seq FROM cursors WHERE name = 'rollups');`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -190,6 +190,15 @@ export interface AutoRechargeView {
   inFlight?: boolean;
 }
 
+/** One UTC day of the dashboard's chart: spend per operation, answers, and end users active that day. */
+export interface DayUsage {
+  /** Days since the epoch (UTC). */
+  day: number;
+  costMicros: Record<Operation, number>;
+  answers: number;
+  activeUsers: number;
+}
+
 /** Everything `/stats` shows, computed by the CreditAccount from its rollups. */
 export interface StatsSnapshot {
   now: number;

@@ -7,7 +7,7 @@ import { log } from "../log";
 import { BALANCE_TOOL, readToolCalls } from "./balance-tool";
 import { parseClientLimit } from "./command-args";
 import { detectBalanceQuestion } from "./intent";
-import { setOwnerMenu } from "./menu";
+import { dashboardUrl, opensInTelegram, setOwnerMenu } from "./menu";
 import { type SendResult, sendText, splitMessage } from "./sender";
 import { type Catalogue, type OutOfCreditsDetails, type OutOfCreditsReason, textsIn } from "./texts";
 import { isLang, type Lang } from "./types";
@@ -61,10 +61,13 @@ export interface BotDeps {
   account: AccountPort;
   /** Owner commands that belong to billing (Stripe); answered by the billing module. */
   billing?: (job: Extract<Job, { kind: "owner_command" }>) => Promise<void>;
+  /** Told every text sent (the dashboard shows the confirmation the owner gets in the chat). */
+  onReply?: (text: string) => void;
 }
 
 async function reply(deps: BotDeps, chatId: number, text: string, parseMode?: "HTML"): Promise<SendResult> {
   const result = await sendText(deps.api, chatId, text, parseMode ? { parseMode } : {});
+  deps.onReply?.(text);
   if (!result.ok) {
     log("warn", "telegram_send_failed", {
       instanceId: deps.account.instanceId,
@@ -140,6 +143,8 @@ async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: 
     case "start":
       await reply(deps, job.chatId, helpText(deps));
       return;
+    case "dashboard":
+      return dashboard(job.chatId, deps);
     case "clientlimit": {
       const parsed = parseClientLimit(job.args, deps.config, ownerTexts(deps));
       if (!parsed.ok) {
@@ -156,6 +161,16 @@ async function ownerCommand(job: Extract<Job, { kind: "owner_command" }>, deps: 
       if (deps.billing) return deps.billing(job);
       await reply(deps, job.chatId, helpText(deps));
   }
+}
+
+/** `/dashboard`: a button that opens the Mini App in Telegram (HTTPS), else its address as text. */
+async function dashboard(chatId: number, deps: BotDeps): Promise<void> {
+  const url = dashboardUrl(deps.config.publicBaseUrl, deps.account.instanceId);
+  const t = ownerTexts(deps);
+  const here = opensInTelegram(url);
+  const keyboard = here ? { inline_keyboard: [[{ text: t.dashboardButton(), web_app: { url } }]] } : undefined;
+  const sent = await sendText(deps.api, chatId, t.dashboardLink(url, here), keyboard ? { keyboard } : {});
+  if (!sent.ok) log("warn", "telegram_send_failed", { instanceId: deps.account.instanceId, error: sent.description });
 }
 
 /** `/help` with the configured limits and the owner's settings now. */
@@ -182,7 +197,8 @@ async function language(job: Extract<Job, { kind: "owner_command" }>, deps: BotD
     return;
   }
   deps.account.chooseOwnerLanguage(choice);
-  await setOwnerMenu(deps.api, deps.ownerChatId, choice).catch((error: unknown) =>
+  const dashboard = { url: dashboardUrl(deps.config.publicBaseUrl, deps.account.instanceId), lang: choice };
+  await setOwnerMenu(deps.api, deps.ownerChatId, choice, dashboard).catch((error: unknown) =>
     log("warn", "owner_menu_failed", { instanceId: deps.account.instanceId, error: String(error) }),
   );
   await reply(deps, job.chatId, textsIn(choice).languageSet());

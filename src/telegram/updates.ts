@@ -13,6 +13,7 @@ export const SERVICE_ACCOUNT_IDS: ReadonlySet<number> = new Set([1087968824, 777
 export const OWNER_COMMANDS = [
   "balance",
   "stats",
+  "dashboard",
   "help",
   "start",
   "billing",

@@ -236,6 +236,12 @@ const SAMPLES: Partial<Record<keyof Catalogue, Sample[]>> = {
   billingPortalButton: [(t) => t.billingPortalButton()],
   languageCurrent: [(t) => t.languageCurrent(true), (t) => t.languageCurrent(false)],
   languageSet: [(t) => t.languageSet()],
+  dashboardLink: [
+    (t) => t.dashboardLink("https://credits.example.test/dashboard/?instance=i", true),
+    (t) => t.dashboardLink("http://127.0.0.1:8787/dashboard/?instance=i", false),
+  ],
+  dashboardButton: [(t) => t.dashboardButton()],
+  dashboardMenuButton: [(t) => t.dashboardMenuButton()],
   languageProblem: [(t) => t.languageProblem("xx-9931"), (t) => t.languageProblem(LONG_INPUT)],
   autoRechargeStopped: each(
     AR_SAMPLES.filter((ar) => ar !== null),

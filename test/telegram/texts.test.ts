@@ -301,6 +301,7 @@ describe("help and menu", () => {
     expect(MENU_COMMANDS.map((c) => c.command)).toEqual([
       "balance",
       "stats",
+      "dashboard",
       "setupcredits",
       "changecreditstopup",
       "stopcredits",

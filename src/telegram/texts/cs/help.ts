@@ -20,6 +20,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/balance — zůstatek kreditů a stav automatického dobíjení. Příklad: /balance",
     "Nebo se prostě zeptejte slovy, zdarma: „kolik mám kreditů?“ nebo „jaký je zůstatek?“",
     "/stats — útrata, odpovědi, uživatelé, výdrž a doporučená hranice. Příklad: /stats",
+    "/dashboard — totéž jako stránka v Telegramu: útrata za posledních 30 dní v grafu, faktury a nastavení. Příklad: /dashboard",
     `/setupCredits:{částka}:{hranice} — zapne automatické dobíjení: když zůstatek klesne na hranici, z vaší karty se strhne částka a připíše se stejný počet kreditů. Příklad: ${EXAMPLES.setupCredits}${setupLimits}`,
     `/changeCreditsTopUp:{nová_částka}:{nová_hranice} — změní obě hodnoty automatického dobíjení najednou. Příklad: ${EXAMPLES.changeCreditsTopUp}`,
     "/stopCredits — vypne automatické dobíjení; karta zůstane uložená a už probíhající dobití se dokončí. Znovu ho zapnete příkazem /setupCredits nebo /changeCreditsTopUp. Příklad: /stopCredits",
@@ -39,6 +40,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
 export const menuCommands: readonly MenuCommand[] = [
   { command: "balance", description: "Zůstatek kreditů a stav automatického dobíjení" },
   { command: "stats", description: "Útrata, odpovědi, výdrž a doporučená hranice" },
+  { command: "dashboard", description: "Grafy, faktury a nastavení na jedné stránce" },
   { command: "setupcredits", description: "Zapnout automatické dobíjení, např. /setupCredits:500:100" },
   {
     command: "changecreditstopup",

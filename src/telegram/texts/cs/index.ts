@@ -4,6 +4,7 @@ import * as alerts from "./alerts";
 import * as balance from "./balance";
 import * as billing from "./billing";
 import * as client from "./client";
+import * as dashboard from "./dashboard";
 import * as help from "./help";
 import * as invoiceEmail from "./invoice-email";
 import * as language from "./language";
@@ -18,6 +19,7 @@ export const cs: Catalogue = {
   ...balance,
   ...billing,
   ...client,
+  ...dashboard,
   ...help,
   ...invoiceEmail,
   ...language,

@@ -6,6 +6,7 @@ import * as alerts from "./alerts";
 import * as balance from "./balance";
 import * as billing from "./billing";
 import * as client from "./client";
+import * as dashboard from "./dashboard";
 import * as help from "./help";
 import * as invoiceEmail from "./invoice-email";
 import * as language from "./language";
@@ -20,6 +21,7 @@ export const en = {
   ...balance,
   ...billing,
   ...client,
+  ...dashboard,
   ...help,
   ...invoiceEmail,
   ...language,
