@@ -20,6 +20,13 @@ import { startStandins } from "../../standins";
 import { signInitData, webAppUrl } from "../../standins/telegram-web-app";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/**
+ * Where the screenshots go: docs/ with `--update-screenshots` (they show the date, so a plain run must not dirty
+ * the tree), else a temporary folder named at the end.
+ */
+const SHOTS = process.argv.includes("--update-screenshots")
+  ? path.join(ROOT, "docs")
+  : mkdtempSync(path.join(tmpdir(), "dashboard-shots-"));
 const OWNER = { id: 4242001, first_name: "Olga", language_code: "en" };
 const CLIENTS = ["5550001", "5550002", "5550003", "5550004"];
 const INSTANCE = "browser-olga";
@@ -262,7 +269,7 @@ async function main(): Promise<void> {
     );
     const invoiceLinks = await page.locator('[data-testid="invoices"] a', { hasText: "PDF" }).count();
     check(invoiceLinks === 1, "the recharge's invoice is listed with its PDF link");
-    await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-light-en.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-light-en.png"), fullPage: true });
 
     // ------------------------------------------------------------------ the threshold, confirmed by the bot
     const inChat = (await sent()).length;
@@ -285,7 +292,7 @@ async function main(): Promise<void> {
 
     await openAs("dark");
     await page.getByTestId("balance").waitFor();
-    await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-dark-en.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-dark-en.png"), fullPage: true });
 
     // ------------------------------------------------------------------ Czech
     await page.locator("#language").selectOption("cs");
@@ -299,17 +306,17 @@ async function main(): Promise<void> {
     );
     await openAs("light");
     await page.getByTestId("balance").waitFor();
-    await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-light-cs.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-light-cs.png"), fullPage: true });
     await openAs("dark");
     await page.getByTestId("balance").waitFor();
-    await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-dark-cs.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-dark-cs.png"), fullPage: true });
 
     // ------------------------------------------------------------------ refusals
     const forged = signInitData(BOT_TOKEN, OWNER).replace(/hash=[0-9a-f]{6}/, "hash=000000");
     await openAs("light", forged);
     await page.getByTestId("refused").waitFor();
     check((await page.getByTestId("balance").count()) === 0, "a forged initData shows the refusal, and no balance");
-    await page.screenshot({ path: path.join(ROOT, "docs", "dashboard-refused.png") });
+    await page.screenshot({ path: path.join(SHOTS, "dashboard-refused.png") });
     await openAs("light", signInitData(BOT_TOKEN, { id: 5550001, first_name: "Eva" }));
     await page.getByTestId("refused").waitFor();
     check(true, "a client's initData shows the refusal");
@@ -323,6 +330,7 @@ async function main(): Promise<void> {
     );
     ok = true;
     console.log(`\n✔ dashboard in Chromium: passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  screenshots in ${SHOTS}`);
   } catch (error) {
     console.error(`\n✖ ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     const lines = tail(logPath, 30);
