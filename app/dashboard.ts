@@ -120,9 +120,24 @@ async function call(path: string, body?: unknown): Promise<{ status: number; jso
   return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
-function open(url: string): void {
-  if (webApp?.openLink) webApp.openLink(url);
-  else window.open(url, "_blank", "noopener");
+/**
+ * A link a command gave (Checkout, the billing portal), as an anchor the owner taps: a window opened after an
+ * `await` is blocked by web views, and Telegram's own `openLink` exists only where telegram-web-app.js is loaded.
+ */
+function linkButton(url: string, text: string): HTMLElement {
+  const a = el(
+    "a",
+    { href: url, target: "_blank", rel: "noopener", class: "open-link", "data-testid": "open-link" },
+    text,
+  );
+  if (webApp?.openLink) {
+    const openLink = webApp.openLink.bind(webApp);
+    a.addEventListener("click", (event) => {
+      event.preventDefault();
+      openLink(url);
+    });
+  }
+  return a;
 }
 
 function showMessage(text: string, kind: "refused" | "error"): void {
@@ -227,18 +242,30 @@ function render(data: Dashboard): void {
   const ar = data.autoRecharge;
   const status = el("p", { class: "status", role: "status", "data-testid": "status" });
   const send = async (command: string, args: string[] = []) => {
+    // One command at a time: a double tap must not send it twice (two card links, two chat messages).
+    const controls = [
+      ...main.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>("button, input, select"),
+    ];
+    for (const c of controls) c.disabled = true;
     status.textContent = t.working;
-    const res = await call("commands", { command, args });
-    const error = res.json.error as { message?: string } | undefined;
-    if (res.status !== 200) {
-      status.textContent = error?.message ?? t.failed;
-      status.className = "status problem";
-      return;
+    try {
+      const res = await call("commands", { command, args });
+      const error = res.json.error as { message?: string } | undefined;
+      if (res.status !== 200) {
+        status.textContent = error?.message ?? t.failed;
+        status.className = "status problem";
+        return;
+      }
+      status.className = "status done";
+      status.textContent = ((res.json.replies as string[] | undefined) ?? []).join("\n");
+      if (typeof res.json.link === "string") {
+        status.append(" ", linkButton(res.json.link, t.openLink));
+        return; // the owner opens the link; the figures change once Stripe has answered
+      }
+      await load(status.textContent);
+    } finally {
+      for (const c of controls) if (c.isConnected) c.disabled = false;
     }
-    status.className = "status done";
-    status.textContent = ((res.json.replies as string[] | undefined) ?? []).join("\n");
-    if (typeof res.json.link === "string") open(res.json.link);
-    await load(status.textContent);
   };
 
   const summary = el(
@@ -283,7 +310,9 @@ function render(data: Dashboard): void {
     value: ar ? plain(ar.rechargeAtMicros) : plain(data.recommendedRechargeAtMicros),
   });
   const cardSaved = ar?.cardSaved === true || ar?.enabled === true;
-  const save = el("button", { type: "submit", "data-testid": "save" }, cardSaved ? t.save : t.saveAndCard);
+  // With auto-recharge stopped, new amounts turn it on again (as /changeCreditsTopUp does): the button says so.
+  const saveLabel = !cardSaved ? t.saveAndCard : ar && !ar.enabled ? t.saveAndTurnOn : t.save;
+  const save = el("button", { type: "submit", "data-testid": "save" }, saveLabel);
   const form = el(
     "form",
     { class: "card settings" },
