@@ -357,6 +357,7 @@ export class CreditAccount extends DurableObject<Env> {
       await this.#after.billingDecided(fx);
     }
     await this.#jobs.drained();
+    await this.#alerts.hourlyIfDue(Date.now());
     this.#rearm(retryAt);
   }
 
@@ -373,9 +374,7 @@ export class CreditAccount extends DurableObject<Env> {
     }
   }
 
-  #authorize(caller: T.Caller): Authorized {
-    return authorize(this.#ledger.account(), caller);
-  }
+  #authorize = (caller: T.Caller): Authorized => authorize(this.#ledger.account(), caller);
 
   #statsSnapshot(now: number): T.StatsSnapshot {
     return {
@@ -385,7 +384,7 @@ export class CreditAccount extends DurableObject<Env> {
     };
   }
 
-  /** After an alarm: the next reason to wake up (pending history, the next hold expiry, unfinished jobs). */
+  /** After an alarm: the next reason to wake up (history, holds, recharges, jobs, the hour's alert when out). */
   #rearm(retryAt: number | null): void {
     const now = Date.now();
     this.#alarm.armEarliest([
@@ -394,6 +393,7 @@ export class CreditAccount extends DurableObject<Env> {
       this.#billing.nextDueAt(),
       this.#billing.unsynced(1).length > 0 ? now + FLUSH_DELAY_MS : null,
       this.#inbox.hasPending() ? now + INBOX_SAFETY_DELAY_MS : null,
+      this.#alerts.nextHourlyAt(now),
     ]);
   }
 }
