@@ -55,7 +55,10 @@ describe("active users per day", () => {
         debit("e", today - 1, null); // no end user: nobody is active
         sql.exec("UPDATE cursors SET seq = (SELECT MAX(seq) FROM ledger) WHERE name = 'rollups'");
         debit("later", today, "u3"); // after the watermark: the rollups' catch-up adds it
-        sql.exec(ACCOUNT_MIGRATIONS.at(-1) as string);
+        // The step that made these tables, found by what it creates (not by its position: steps are appended).
+        const step = ACCOUNT_MIGRATIONS.find((m) => m.includes("CREATE TABLE IF NOT EXISTS active_users_daily"));
+        if (!step) throw new Error("no schema step creates active_users_daily");
+        sql.exec(step);
         const derived = sql.exec("SELECT day, users FROM active_users_daily ORDER BY day").toArray();
         const days = () => ledger.rollups.dailyUsage(Date.now(), 3).map((d) => [d.day, d.activeUsers, d.answers]);
         const afterCatchUp = days();
