@@ -281,6 +281,10 @@ describe("POST /app/:id/commands", () => {
     });
     expect(client.status).toBe(401);
     expect(Object.keys(client.json)).toEqual(["error"]);
+    // Without initData the body is not even looked at: 401, not the 400 a bad body would get.
+    const anonymous = await api(`/app/${inst.id}/commands`, { method: "POST", body: { command: "adjust" } });
+    expect(anonymous.status).toBe(401);
+    expect(Object.keys(anonymous.json)).toEqual(["error"]);
   });
 });
 
