@@ -2,17 +2,9 @@ import type { Billing } from "../billing/billing";
 import { type BillingRow, BillingSettings } from "../billing/settings";
 import type { Config } from "../env";
 import type { AccountRow, Ledger } from "../ledger/ledger";
-import {
-  dayOf,
-  type EarlyWarning,
-  earlyWarning,
-  hourlyAlertDue,
-  isOutOfCredits,
-  nextHourlyAlertAt,
-  runwayHours,
-} from "../ledger/rules";
+import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
-import { describeError, inBackground, log } from "../log";
+import { inBackground } from "../log";
 import { outOfCreditsText, outReason, settingsOf } from "../telegram/bot";
 import { type Catalogue, textsIn } from "../telegram/texts";
 
@@ -115,20 +107,6 @@ export class Alerts {
       this.#sameEpisode(account.out_since),
     );
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
-  }
-
-  /** From the object's alarm: this hour's alert when it is due (`hourlyAlertDue`); the cron visit backs it up. */
-  async hourlyIfDue(nowMs: number): Promise<void> {
-    const account = this.ledger.account();
-    if (!account || !hourlyAlertDue(nowMs, account)) return;
-    await this.hourly(nowMs).catch((error: unknown) =>
-      log("warn", "hourly_alert_failed", { instanceId: account.instance_id, error: describeError(error) }),
-    );
-  }
-
-  /** When the alarm must wake for the next hourly alert (the next clock hour while out of credits), else null. */
-  nextHourlyAt(nowMs: number): number | null {
-    return nextHourlyAlertAt(nowMs, this.ledger.account()?.out_since ?? null);
   }
 
   /**

@@ -357,7 +357,6 @@ export class CreditAccount extends DurableObject<Env> {
       await this.#after.billingDecided(fx);
     }
     await this.#jobs.drained();
-    await this.#alerts.hourlyIfDue(Date.now());
     this.#rearm(retryAt);
   }
 
@@ -374,7 +373,9 @@ export class CreditAccount extends DurableObject<Env> {
     }
   }
 
-  #authorize = (caller: T.Caller): Authorized => authorize(this.#ledger.account(), caller);
+  #authorize(caller: T.Caller): Authorized {
+    return authorize(this.#ledger.account(), caller);
+  }
 
   #statsSnapshot(now: number): T.StatsSnapshot {
     return {
@@ -384,7 +385,7 @@ export class CreditAccount extends DurableObject<Env> {
     };
   }
 
-  /** After an alarm: the next reason to wake up (history, holds, recharges, jobs, the hour's alert when out). */
+  /** After an alarm: the next reason to wake up (pending history, the next hold expiry, unfinished jobs). */
   #rearm(retryAt: number | null): void {
     const now = Date.now();
     this.#alarm.armEarliest([
@@ -393,7 +394,6 @@ export class CreditAccount extends DurableObject<Env> {
       this.#billing.nextDueAt(),
       this.#billing.unsynced(1).length > 0 ? now + FLUSH_DELAY_MS : null,
       this.#inbox.hasPending() ? now + INBOX_SAFETY_DELAY_MS : null,
-      this.#alerts.nextHourlyAt(now),
     ]);
   }
 }

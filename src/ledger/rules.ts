@@ -67,32 +67,6 @@ export function hourOf(epochMs: number): number {
 }
 
 /**
- * While out of credits the object wakes at each clock hour to send that hour's alert itself, so every owner is
- * reached on the hour however many instances there are; the hourly cron visit only backs it up (a lost alarm).
- * `null` while credits cover an answer.
- */
-export function nextHourlyAlertAt(now: number, outSince: number | null): number | null {
-  return outSince === null ? null : (hourOf(now) + 1) * HOUR_MS;
-}
-
-/**
- * The object's own alarm sends this hour's alert when the episode was first told in an earlier hour (an alarm
- * minutes after "out of credits" says nothing more) and the hour's alert is not taken yet.
- */
-export function hourlyAlertDue(
-  now: number,
-  a: { out_since: number | null; out_notified_at: number | null; last_alert_hour: number | null },
-): boolean {
-  const hour = hourOf(now);
-  return (
-    a.out_since !== null &&
-    a.out_notified_at !== null &&
-    hourOf(a.out_notified_at) < hour &&
-    (a.last_alert_hour === null || a.last_alert_hour < hour)
-  );
-}
-
-/**
  * Hours the balance lasts at the burn rate of the window (one decimal); null without spend.
  * A display figure, so a float is fine here: no balance is derived from it.
  */
