@@ -5,7 +5,7 @@ import type { AccountRow, Ledger } from "../ledger/ledger";
 import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
 import { inBackground } from "../log";
-import { outOfCreditsText, outReason, settingsOf } from "../telegram/bot";
+import { outOfCredits, outReason, settingsOf } from "../telegram/bot";
 import { type Catalogue, textsIn } from "../telegram/texts";
 
 /**
@@ -92,6 +92,11 @@ export class Alerts {
     inBackground(work, "owner_alert_failed", { instanceId: this.ledger.account()?.instance_id });
   }
 
+  #outNow(autoRecharge: AutoRechargeView | null): string {
+    const out = outOfCredits(autoRecharge);
+    return this.ownerTexts().outOfCreditsNow(this.ledger.view().balanceMicros, out.reason, out.details);
+  }
+
   /** Credits just ran out (or a client's message found none): the owner is told once per episode. Not awaited. */
   ranOut(now: number): void {
     this.#inBackground(this.#ranOut(now));
@@ -102,10 +107,7 @@ export class Alerts {
     if (!account || account.out_notified_at !== null) return;
     this.ports.tx(() => this.ledger.row.markOwnerNotified(now));
     const autoRecharge = this.billing.view();
-    const sent = await this.ports.notify(
-      outOfCreditsText(this.ownerTexts(), this.ledger.view().balanceMicros, autoRecharge),
-      this.#sameEpisode(account.out_since),
-    );
+    const sent = await this.ports.notify(this.#outNow(autoRecharge), this.#sameEpisode(account.out_since));
     if (!sent) this.ports.tx(() => this.ledger.row.releaseOwnerNotified());
   }
 

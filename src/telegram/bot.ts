@@ -235,7 +235,8 @@ async function answer(
     if (!hold.ok) {
       // The owner never meets silence: their own message gets the balance, the reason and the fix.
       if (who.owner) {
-        await reply(deps, chatId, outOfCreditsText(t, account.balance().balanceMicros, account.autoRecharge()));
+        const out = outOfCredits(account.autoRecharge());
+        await reply(deps, chatId, t.outOfCreditsReply(account.balance().balanceMicros, out.reason, out.details));
         return;
       }
       // A client: no answer (silently), counted, and the owner told once right away.
@@ -325,9 +326,9 @@ export function settingsOf(ar: AutoRechargeView | null): OutOfCreditsDetails {
   return { topUpMicros: ar.topUpMicros, rechargeAtMicros: ar.rechargeAtMicros, cardSaved: ar.cardSaved === true };
 }
 
-/** Out of credits, in the owner's words: the balance, why, and the fix (the alert's text). */
-export function outOfCreditsText(t: Catalogue, balanceMicros: number, ar: AutoRechargeView | null): string {
-  return t.outOfCreditsNow(balanceMicros, outReason(ar), { confirmUrl: ar?.confirmUrl ?? null, ...settingsOf(ar) });
+/** What an out-of-credits message says: the reason, and the owner's own settings and link for the fix. */
+export function outOfCredits(ar: AutoRechargeView | null): { reason: OutReason; details: OutOfCreditsDetails } {
+  return { reason: outReason(ar), details: { confirmUrl: ar?.confirmUrl ?? null, ...settingsOf(ar) } };
 }
 
 export function outReason(autoRecharge: AutoRechargeView | null): OutReason {

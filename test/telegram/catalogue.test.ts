@@ -160,6 +160,7 @@ const each = <T>(xs: readonly T[], f: (t: Catalogue, x: T) => unknown): Sample[]
 /** Sample calls per catalogue key, driving every branch. Value entries (menuCommands, languageName) are checked apart. */
 const SAMPLES: Partial<Record<keyof Catalogue, Sample[]>> = {
   outOfCreditsNow: REASONS.flatMap((r) => each(OUT_DETAILS, (t, d) => t.outOfCreditsNow(A, r, d))),
+  outOfCreditsReply: REASONS.flatMap((r) => each(OUT_DETAILS, (t, d) => t.outOfCreditsReply(A, r, d))),
   outOfCreditsHourly: REASONS.flatMap((r) => each(OUT_DETAILS, (t, d) => t.outOfCreditsHourly(A, r, d))),
   lowCreditsWarning: (["recharge_failing", "runway_short"] as const).flatMap((r) =>
     each(LOW_DETAILS, (t, d) => t.lowCreditsWarning(A, r, d)),

@@ -147,7 +147,8 @@ describe("a Czech owner hears Czech only", () => {
     await settle(300);
     const beforeWords = (await ownerMessages(inst)).length;
     const [outReply] = await ownerWrites(inst, "ahoj, jak se máš?");
-    expect(outReply?.text).toMatch(/^⚠️/);
+    // A reply to the owner, not a second "out of credits" alert of the episode.
+    expect(outReply?.text).toMatch(/^⚠️ Teď vám nemohu odpovědět pomocí AI/);
     expect(outReply?.text).toContain("/topUp:100");
     await settle(300);
     expect((await ownerMessages(inst)).length).toBe(beforeWords + 1); // the reply, not a second alert
@@ -228,5 +229,13 @@ describe("a Czech owner hears Czech only", () => {
     expect((await debit(inst, "spend-the-rest", await balance(inst))).status).toBe(200); // the answer cost a little
     const alert = await ownerToldAfter(inst, before, /^⚠️/);
     expect(alert.text).toMatch(/^⚠️ Out of credits/);
+    // The owner's own words out of credits: the balance, the reason and the fix, in the owner's English.
+    await settle(300);
+    const seen = (await ownerMessages(inst)).length;
+    await deliver(inst, privateText({ id: OWNER, first_name: "Olga", language_code: "en" }, "Hello, are you there?"));
+    const reply = (await waitForMessages(inst.botToken, OWNER, seen + 1))[seen];
+    expect(reply?.text).toMatch(
+      /^⚠️ I can't answer you with the AI now: your bot is out of credits\.\nBalance: \$0\.00\nWhy: .+\nFix: /,
+    );
   });
 });

@@ -63,6 +63,23 @@ export function outOfCreditsNow(balanceMicros: number, reason: OutOfCreditsReaso
   );
 }
 
+/**
+ * The answer to the owner's own message while out of credits (not an alert: the owner asked, and hears why the
+ * AI does not answer, with the balance and the fix).
+ */
+export function outOfCreditsReply(
+  balanceMicros: number,
+  reason: OutOfCreditsReason,
+  details: OutOfCreditsDetails = {},
+) {
+  return outOfCreditsBody(
+    "⚠️ I can't answer you with the AI now: your bot is out of credits.",
+    balanceMicros,
+    reason,
+    details,
+  );
+}
+
 /** The hourly reminder while the episode lasts. */
 export function outOfCreditsHourly(
   balanceMicros: number,
