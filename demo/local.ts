@@ -3,7 +3,7 @@
  * child in a process group of its own that is always stopped again (success, failure, Ctrl-C or SIGTERM).
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -218,6 +218,47 @@ export async function startWorker(options: WorkerOptions, cleanup: Cleanup): Pro
     await new Promise((r) => setTimeout(r, 250));
   }
   return { origin, logPath: options.logPath, stop };
+}
+
+/** A fresh local Worker's ground: its secrets file, its environment and a D1 with the migrations applied. */
+export interface LocalGround {
+  envFile: string;
+  persistTo: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Writes `secrets` to an env file in `dir` (mode 600), builds wrangler's environment (no colour, no metrics,
+ * logs in `dir`) and applies the D1 migrations to a fresh local state in `dir/state`. Throws with the end of
+ * wrangler's output when the migrations fail. Used by `npm run demo` and the dashboard's browser test.
+ */
+export async function prepareLocalWorker(
+  dir: string,
+  secrets: Readonly<Record<string, string>>,
+  logPath: string,
+  cleanup: Cleanup,
+): Promise<LocalGround> {
+  const envFile = path.join(dir, "local.env");
+  const lines = Object.entries(secrets).map(([k, v]) => `${k}=${v}`);
+  writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...secrets,
+    CI: "1",
+    NO_COLOR: "1",
+    FORCE_COLOR: "0",
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_LOG_PATH: dir,
+  };
+  const persistTo = path.join(dir, "state");
+  const migrated = await runWrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    env,
+    logPath,
+    cleanup,
+  );
+  if (migrated.code !== 0) throw new Error(`D1 migrations failed:\n${migrated.output.slice(-2000)}`);
+  return { envFile, persistTo, env };
 }
 
 /** The last lines of a log file, for a failure report. */

@@ -6,14 +6,14 @@
  * success, failure, Ctrl-C, SIGTERM or SIGHUP (see `Cleanup` in ./local.ts).
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { formatUsd } from "../src/money";
 import { type RunningStandins, type SentRecord, startStandins } from "../standins";
 import { signInitData, webAppUrl } from "../standins/telegram-web-app";
 import { bold, buttons, dim, green, type Person, red, shown, TelegramDriver, yellow } from "./chat";
-import { Cleanup, freePort, type LocalWorker, runWrangler, startWorker, tail } from "./local";
+import { Cleanup, freePort, type LocalWorker, prepareLocalWorker, startWorker, tail } from "./local";
 
 const USD = 1_000_000;
 const INSTANCE_ID = "demo-olga";
@@ -742,31 +742,11 @@ async function main(): Promise<number> {
     say(`Telegram stand-in ${standins.telegram.origin}   Stripe stand-in ${standins.stripe.origin}`);
     say(`model stand-in    ${standins.model.origin}   state and logs: ${dir}`);
 
-    const envFile = path.join(dir, "demo.env");
-    writeFileSync(
-      envFile,
-      `${Object.entries(SECRETS)
-        .map(([k, v]) => `${k}=${v}`)
-        .join("\n")}\n`,
-      { mode: 0o600 },
+    const { envFile, persistTo, env } = await prepareLocalWorker(dir, SECRETS, logPath, cleanup).catch(
+      (error: unknown) => {
+        throw new StepFailed(error instanceof Error ? error.message : String(error));
+      },
     );
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...SECRETS,
-      CI: "1",
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_LOG_PATH: dir,
-    };
-    const persistTo = path.join(dir, "state");
-    const migrated = await runWrangler(
-      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-      env,
-      logPath,
-      cleanup,
-    );
-    if (migrated.code !== 0) throw new StepFailed(`D1 migrations failed:\n${migrated.output.slice(-2000)}`);
     say("D1 migrations applied to the fresh local database");
 
     const port = await freePort();

@@ -11,11 +11,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Cleanup, freePort, type LocalWorker, ROOT, runWrangler, startWorker, tail } from "../../demo/local";
+import { Cleanup, freePort, type LocalWorker, prepareLocalWorker, ROOT, startWorker, tail } from "../../demo/local";
 import { startStandins } from "../../standins";
 import { signInitData, webAppUrl } from "../../standins/telegram-web-app";
 
@@ -103,30 +103,7 @@ async function main(): Promise<void> {
   try {
     const standins = await startStandins({}, SECRETS.STRIPE_WEBHOOK_SECRET);
     cleanup.add(() => standins.close());
-    const envFile = path.join(dir, "browser.env");
-    writeFileSync(
-      envFile,
-      `${Object.entries(SECRETS)
-        .map(([k, v]) => `${k}=${v}`)
-        .join("\n")}\n`,
-      { mode: 0o600 },
-    );
-    const env = {
-      ...process.env,
-      ...SECRETS,
-      CI: "1",
-      NO_COLOR: "1",
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_LOG_PATH: dir,
-    };
-    const persistTo = path.join(dir, "state");
-    const migrated = await runWrangler(
-      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-      env,
-      logPath,
-      cleanup,
-    );
-    if (migrated.code !== 0) throw new Error(`D1 migrations failed:\n${migrated.output.slice(-2000)}`);
+    const { envFile, persistTo, env } = await prepareLocalWorker(dir, SECRETS, logPath, cleanup);
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const start = async (): Promise<LocalWorker> => {
