@@ -248,14 +248,18 @@ function render(data: Dashboard): void {
     ];
     for (const c of controls) c.disabled = true;
     status.textContent = t.working;
+    const problem = (text: string) => {
+      status.textContent = text;
+      status.className = "status problem";
+    };
     try {
-      const res = await call("commands", { command, args });
+      const res = await call("commands", { command, args }).catch(() => null);
+      // A refused value comes in the command's own words (400, the owner's language); an expired sign-in says
+      // how to open the page again; anything else only that nothing changed and to try again.
+      if (res === null) return problem(t.sendFailed);
       const error = res.json.error as { message?: string } | undefined;
-      if (res.status !== 200) {
-        status.textContent = error?.message ?? t.failed;
-        status.className = "status problem";
-        return;
-      }
+      if (res.status === 401) return problem(t.refused);
+      if (res.status !== 200) return problem(res.status === 400 && error?.message ? error.message : t.sendFailed);
       status.className = "status done";
       status.textContent = ((res.json.replies as string[] | undefined) ?? []).join("\n");
       if (typeof res.json.link === "string") {

@@ -9,6 +9,9 @@ export function isLang(value: unknown): value is Lang {
   return (LANGS as readonly unknown[]).includes(value);
 }
 
+/** Telegram app languages answered in Czech (SPEC: `cs`, `sk` → Czech). */
+export const CZECH_APP_LANGUAGES = ["cs", "sk"] as const;
+
 /**
  * Telegram's `language_code` (an IETF tag such as "cs", "sk", "en-US") as one of our languages; null when the
  * message carries none (then the language known before stays).
@@ -16,5 +19,5 @@ export function isLang(value: unknown): value is Lang {
 export function langOfCode(code: unknown): Lang | null {
   if (typeof code !== "string" || code === "") return null;
   const primary = code.toLowerCase().split(/[-_]/)[0];
-  return primary === "cs" || primary === "sk" ? "cs" : "en";
+  return (CZECH_APP_LANGUAGES as readonly string[]).includes(primary ?? "") ? "cs" : "en";
 }

@@ -749,7 +749,11 @@ const BUTTON_ACTIONS = [
   "pay",
 ];
 
-function validateReplyMarkup(markup: unknown): unknown {
+/**
+ * `chatId`: where the markup is sent. Web App buttons are "available only in private chats between a user and the
+ * bot" (Bot API, InlineKeyboardButton.web_app); elsewhere Telegram answers BUTTON_TYPE_INVALID.
+ */
+function validateReplyMarkup(markup: unknown, chatId: number | string): unknown {
   if (markup === undefined || markup === null) return null;
   if (!isRecord(markup)) throw badRequest("can't parse reply keyboard markup JSON object");
   if (!("inline_keyboard" in markup)) return markup;
@@ -780,7 +784,10 @@ function validateReplyMarkup(markup: unknown): unknown {
           throw badRequest(`inline keyboard button URL '${String(url)}' is invalid: Wrong HTTP URL`);
         }
       }
-      if ("web_app" in button) validateWebApp(button.web_app);
+      if ("web_app" in button) {
+        if (chatFor(chatId).type !== "private") throw badRequest("BUTTON_TYPE_INVALID");
+        validateWebApp(button.web_app);
+      }
     }
   }
   return markup;
@@ -955,7 +962,7 @@ method("sendMessage", (ctx) => {
   const chatId = parseChatId(ctx.params.chat_id);
   if (ctx.bot.notStarted.has(String(chatId))) throw new ApiError(403, CANT_INITIATE);
   const formatted = formatText(ctx.params.text, ctx.params.parse_mode);
-  const markup = validateReplyMarkup(ctx.params.reply_markup);
+  const markup = validateReplyMarkup(ctx.params.reply_markup, chatId);
   const key = String(chatId);
   const messageId = (ctx.bot.lastMessageId.get(key) ?? 0) + 1;
   ctx.bot.lastMessageId.set(key, messageId);
@@ -972,7 +979,7 @@ method("editMessageText", (ctx) => {
   const chatId = parseChatId(ctx.params.chat_id);
   const messageId = parseMessageId(ctx.params.message_id);
   const formatted = formatText(ctx.params.text, ctx.params.parse_mode);
-  const markup = validateReplyMarkup(ctx.params.reply_markup);
+  const markup = validateReplyMarkup(ctx.params.reply_markup, chatId);
   const key = messageKey(chatId, messageId);
   const stored = ctx.bot.messages.get(key);
   if (!stored) throw badRequest("message to edit not found");
@@ -992,7 +999,7 @@ method("editMessageReplyMarkup", (ctx) => {
   if (ctx.params.inline_message_id !== undefined) return { result: true };
   const chatId = parseChatId(ctx.params.chat_id);
   const messageId = parseMessageId(ctx.params.message_id);
-  const markup = validateReplyMarkup(ctx.params.reply_markup);
+  const markup = validateReplyMarkup(ctx.params.reply_markup, chatId);
   const key = messageKey(chatId, messageId);
   const stored = ctx.bot.messages.get(key);
   if (!stored) throw badRequest("message to edit not found");

@@ -36,6 +36,11 @@ export class AfterChange {
     this.alerts.announce(now, effects);
   }
 
+  /** `billingDecided`, not awaited by the caller: a failure is logged (see `inBackground`). */
+  billingDecidedLater(fx: BillingEffects): void {
+    inBackground(this.billingDecided(fx), "billing_effects_failed");
+  }
+
   /**
    * What billing decided, after it committed: credits moved (re-check out-of-credits, warnings, the
    * trigger), the alarm, and the owner's messages in the order things happened: billing's notices first,
@@ -44,11 +49,6 @@ export class AfterChange {
    * notice that reached the owner counts as this episode's early warning. Applying the same effects twice
    * is never needed: each call takes its own collector.
    */
-  /** `billingDecided`, not awaited by the caller: a failure is logged (see `inBackground`). */
-  billingDecidedLater(fx: BillingEffects): void {
-    inBackground(this.billingDecided(fx), "billing_effects_failed");
-  }
-
   async billingDecided(fx: BillingEffects): Promise<void> {
     const notices = fx.notices.splice(0);
     let followed: { now: number; effects: BalanceEffects } | null = null;

@@ -5,7 +5,7 @@ import type { AccountRow, Ledger } from "../ledger/ledger";
 import { dayOf, type EarlyWarning, earlyWarning, isOutOfCredits, runwayHours } from "../ledger/rules";
 import { type AutoRechargeView, isBackground, type Operation } from "../ledger/types";
 import { inBackground } from "../log";
-import { outOfCredits, outReason, settingsOf } from "../telegram/bot";
+import { outOfCredits } from "../telegram/bot";
 import { type Catalogue, textsIn } from "../telegram/texts";
 
 /**
@@ -57,7 +57,7 @@ export class Alerts {
 
   /** The owner's catalogue: alerts use the owner's language. */
   ownerTexts(): Catalogue {
-    return textsIn(this.ledger.account()?.owner_lang ?? "en");
+    return textsIn(this.ledger.ownerLang());
   }
 
   /**
@@ -132,11 +132,11 @@ export class Alerts {
         Math.floor((account?.out_since ?? nowMs) / 3_600_000),
       )
       .one().n;
+    const out = outOfCredits(autoRecharge);
     const sent = await this.ports.notify(
-      this.ownerTexts().outOfCreditsHourly(this.ledger.view().balanceMicros, outReason(autoRecharge), {
-        confirmUrl: autoRecharge?.confirmUrl ?? null,
+      this.ownerTexts().outOfCreditsHourly(this.ledger.view().balanceMicros, out.reason, {
+        ...out.details,
         unanswered,
-        ...settingsOf(autoRecharge),
       }),
       this.#sameEpisode(account?.out_since ?? null),
     );

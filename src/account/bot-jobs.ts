@@ -179,7 +179,7 @@ export class BotJobs {
           config: this.config,
           instanceId: account.instance_id,
           botUsername: account.bot_username,
-          texts: textsIn(this.ledger.account()?.owner_lang ?? "en"),
+          texts: textsIn(this.ledger.ownerLang()),
           reply: async (text, options = {}) => {
             if (sent) {
               sent.texts.push(text);
@@ -248,7 +248,7 @@ export class BotJobs {
       setClientLimit: (micros) => tx(() => this.ledger.row.setClientLimit(micros)),
       ownerLanguage: () => {
         const row = this.ledger.account();
-        return { lang: row?.owner_lang ?? "en", chosen: row?.owner_lang_chosen === 1 };
+        return { lang: this.ledger.ownerLang(), chosen: row?.owner_lang_chosen === 1 };
       },
       chooseOwnerLanguage: (lang) => tx(() => this.ledger.row.chooseOwnerLanguage(lang)),
     };

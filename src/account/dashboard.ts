@@ -99,7 +99,7 @@ export class Dashboard {
     return {
       instanceId: account?.instance_id ?? "",
       botUsername: account?.bot_username ?? null,
-      lang: account?.owner_lang ?? "en",
+      lang: this.ledger.ownerLang(),
       balanceMicros: stats.balanceMicros,
       availableMicros: stats.availableMicros,
       autoRecharge: billing.view(),
@@ -121,7 +121,7 @@ export class Dashboard {
 
   /** A settings change: checked as the command checks it, then run as the owner's command. */
   async command(name: AppCommandName, args: string[]): Promise<AppCommandResult> {
-    const t = textsIn(this.ledger.account()?.owner_lang ?? "en");
+    const t = textsIn(this.ledger.ownerLang());
     const checked = APP_COMMANDS[name](args, this.config, t);
     if (!checked.ok) return { applied: false, problem: checked.message };
     const sent = await this.jobs.ownerCommandFromApp(name, args);

@@ -132,8 +132,10 @@ export class Inbox {
     this.sql.exec("UPDATE telegram_updates SET sent_parts = ? WHERE update_id = ?", parts, updateId);
   }
 
-  /** Telegram redelivers for at most a day; handled ids are kept longer (`before`). */
-  /** Handled update ids older than `UPDATE_RETENTION_MS` are forgotten. */
+  /**
+   * Handled update ids older than `UPDATE_RETENTION_MS` are forgotten: Telegram redelivers for at most a day,
+   * so they are kept longer than that.
+   */
   forgetDone(now: number): void {
     this.sql.exec("DELETE FROM telegram_updates WHERE status = 'done' AND received_at < ?", now - UPDATE_RETENTION_MS);
   }

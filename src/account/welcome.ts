@@ -70,7 +70,7 @@ export class Welcome {
         "SELECT amount_micros FROM ledger WHERE kind = 'grant' AND idempotency_key = 'license-bonus' LIMIT 1",
       )
       .toArray()[0];
-    return textsIn(account?.owner_lang ?? "en").welcome({
+    return textsIn(this.ledger.ownerLang()).welcome({
       bonusMicros: bonus?.amount_micros ?? 0,
       license: account?.license ?? "",
       minTopUpMicros: this.config.minTopUpMicros,

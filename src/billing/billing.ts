@@ -8,7 +8,7 @@ import { driveDue, reconcile, startRechargeIfDue, triggered } from "./auto-recha
 import { billingPortal, changeSettings, setInvoiceEmail, setupCheckout, topUpCheckout } from "./checkout";
 import type { ChargeTrace } from "./credits";
 import { type EventOutcome, handleEvent, markHandled } from "./events";
-import { copyRecharges } from "./history";
+import { copyRecharges, invoiceRowOf } from "./history";
 import { currentInvoiceEmail } from "./invoice-email";
 import { type BillingEffects, type BillingParts, type BillingPorts, RetryLater } from "./notices";
 import { type RechargeRow, Recharges } from "./recharges";
@@ -83,13 +83,17 @@ export class Billing {
    * no D1 (`/invoices` reads the D1 copy, which is the same rows once the alarm copied them).
    */
   invoices(limit = 10): InvoiceRow[] {
-    return this.#parts.recharges.newest(limit).map((r) => ({
-      createdAt: r.created_at,
-      amountMicros: r.paid_micros ?? r.amount_micros,
-      status: r.refunded_micros > 0 ? `${r.status}, refunded` : r.status,
-      hostedUrl: r.hosted_url,
-      pdfUrl: r.pdf_url,
-    }));
+    return this.#parts.recharges.newest(limit).map((r) =>
+      invoiceRowOf({
+        createdAt: r.created_at,
+        amountMicros: r.amount_micros,
+        paidMicros: r.paid_micros,
+        refundedMicros: r.refunded_micros,
+        status: r.status,
+        hostedUrl: r.hosted_url,
+        pdfUrl: r.pdf_url,
+      }),
+    );
   }
 
   /** When the next recharge step is due (for the alarm). */

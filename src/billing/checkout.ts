@@ -58,7 +58,7 @@ const COLLECT_BILLING_DETAILS = {
 /** `/billing`: a Customer Portal session (card, billing name, address, tax ID, invoices) returning to the bot. */
 export async function billingPortal(parts: BillingParts, returnUrl: string): Promise<string> {
   const customer = await ensureCustomer(parts);
-  const locale = parts.ledger.account()?.owner_lang ?? "en";
+  const locale = parts.ledger.ownerLang();
   const session = await parts.ports.stripe().billingPortal.sessions.create({ customer, return_url: returnUrl, locale });
   return session.url;
 }
@@ -82,7 +82,7 @@ export async function setInvoiceEmail(parts: BillingParts, email: string): Promi
  * same language (`/billing/done?lang=cs`).
  */
 function hostedPageLanguage(parts: BillingParts): { locale: Lang; success_url: string; cancel_url: string } {
-  const lang = parts.ledger.account()?.owner_lang ?? "en";
+  const lang = parts.ledger.ownerLang();
   const base = parts.config.publicBaseUrl;
   return {
     locale: lang,

@@ -67,11 +67,11 @@ export async function billingCommand(job: OwnerCommandJob, ctx: BillingCommandCo
         return;
       }
       case "stopcredits": {
-        const before = ctx.billing.view();
+        // Stopping keeps the billing row, so the view after it is the one to word (null only without any row).
         const stopped = ctx.billing.stopAutoRecharge();
         const after = ctx.billing.view();
         await ctx.reply(
-          stopped && after ? ctx.texts.autoRechargeStopped(after) : ctx.texts.autoRechargeAlreadyOff(after ?? before),
+          stopped && after ? ctx.texts.autoRechargeStopped(after) : ctx.texts.autoRechargeAlreadyOff(after),
         );
         return;
       }

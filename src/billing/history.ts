@@ -22,6 +22,25 @@ export async function copyRecharges(db: D1Database, instanceId: string, rows: re
   await db.prepare(UPSERT).bind(instanceId, JSON.stringify(rows)).run();
 }
 
+/** One recharge as `/invoices` and the dashboard list it: the amount paid, and "refunded" when money went back. */
+export function invoiceRowOf(r: {
+  createdAt: number;
+  amountMicros: number;
+  paidMicros: number | null;
+  refundedMicros: number;
+  status: string;
+  hostedUrl: string | null;
+  pdfUrl: string | null;
+}): InvoiceRow {
+  return {
+    createdAt: r.createdAt,
+    amountMicros: r.paidMicros ?? r.amountMicros,
+    status: r.refundedMicros > 0 ? `${r.status}, refunded` : r.status,
+    hostedUrl: r.hostedUrl,
+    pdfUrl: r.pdfUrl,
+  };
+}
+
 /** The latest recharges and top-ups of an instance, from D1 history. */
 export async function latestInvoices(db: D1Database, instanceId: string, limit = 10): Promise<InvoiceRow[]> {
   const rows = await drizzle(db)
@@ -30,11 +49,5 @@ export async function latestInvoices(db: D1Database, instanceId: string, limit =
     .where(eq(recharges.instanceId, instanceId))
     .orderBy(desc(recharges.createdAt))
     .limit(limit);
-  return rows.map((r) => ({
-    createdAt: r.createdAt,
-    amountMicros: r.paidMicros ?? r.amountMicros,
-    status: r.refundedMicros > 0 ? `${r.status}, refunded` : r.status,
-    hostedUrl: r.hostedUrl,
-    pdfUrl: r.pdfUrl,
-  }));
+  return rows.map(invoiceRowOf);
 }

@@ -1,4 +1,5 @@
 import type { Config } from "../env";
+import type { Lang } from "../lang";
 import { type AccountRow, AccountRowStore } from "./account-row";
 import { Holds } from "./holds";
 import { remember, replay, replayAdjustment, replayDebit } from "./idempotency";
@@ -71,6 +72,11 @@ export class Ledger {
 
   account(): AccountRow | null {
     return this.row.read();
+  }
+
+  /** The language the owner is answered in (SPEC "Languages"): their choice or their app's, else English. */
+  ownerLang(): Lang {
+    return this.account()?.owner_lang ?? "en";
   }
 
   /** A transaction rolled back: a row read inside it may hold values that were never committed. */

@@ -3,7 +3,7 @@ import { complete } from "../ai/model";
 import { tokenCostMicros } from "../ai/pricing";
 import { type Config, MAX_ANSWER_TOKENS } from "../env";
 import type { AutoRechargeView, Outcome, StatsSnapshot } from "../ledger/types";
-import { log } from "../log";
+import { describeError, log } from "../log";
 import { BALANCE_TOOL, readToolCalls } from "./balance-tool";
 import { parseClientLimit } from "./command-args";
 import { detectBalanceQuestion } from "./intent";
@@ -199,7 +199,7 @@ async function language(job: Extract<Job, { kind: "owner_command" }>, deps: BotD
   deps.account.chooseOwnerLanguage(choice);
   const dashboard = { url: dashboardUrl(deps.config.publicBaseUrl, deps.account.instanceId), lang: choice };
   await setOwnerMenu(deps.api, deps.ownerChatId, choice, dashboard).catch((error: unknown) =>
-    log("warn", "owner_menu_failed", { instanceId: deps.account.instanceId, error: String(error) }),
+    log("warn", "owner_menu_failed", { instanceId: deps.account.instanceId, error: describeError(error) }),
   );
   await reply(deps, job.chatId, textsIn(choice).languageSet());
 }

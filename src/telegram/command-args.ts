@@ -1,5 +1,5 @@
 import type { Config } from "../env";
-import { MICROS_PER_CENT, MICROS_PER_USD, parseOwnerAmount } from "../money";
+import { MICROS_PER_CENT, parseOwnerAmount } from "../money";
 import {
   type Catalogue,
   type CommandProblem,
@@ -8,6 +8,14 @@ import {
   setupCommand,
   topUpCommand,
 } from "./texts";
+import {
+  CHANGE_EXAMPLE_RECHARGE_AT_MICROS,
+  CHANGE_EXAMPLE_TOP_UP_MICROS,
+  DEFAULT_CLIENT_LIMIT_MICROS,
+  DEFAULT_MANUAL_TOP_UP_MICROS,
+  DEFAULT_RECHARGE_AT_MICROS,
+  DEFAULT_TOP_UP_MICROS,
+} from "./texts/format";
 
 /**
  * The values of the owner commands that take some (`/setupCredits`, `/changeCreditsTopUp`, `/topUp`,
@@ -99,7 +107,7 @@ export function parseSettings(
       max: config.maxTopUpMicros,
       below: (minMicros) => ({ kind: "top_up_below_min", minMicros }),
       above: (maxMicros) => ({ kind: "top_up_above_max", maxMicros }),
-      fallback: (setup ? 500 : 750) * MICROS_PER_USD,
+      fallback: setup ? DEFAULT_TOP_UP_MICROS : CHANGE_EXAMPLE_TOP_UP_MICROS,
     },
     {
       what: "threshold",
@@ -108,7 +116,7 @@ export function parseSettings(
       max: config.maxTopUpMicros,
       below: (minMicros) => ({ kind: "threshold_below_min", minMicros }),
       above: (maxMicros) => ({ kind: "threshold_above_max", maxMicros }),
-      fallback: (setup ? 100 : 200) * MICROS_PER_USD,
+      fallback: setup ? DEFAULT_RECHARGE_AT_MICROS : CHANGE_EXAMPLE_RECHARGE_AT_MICROS,
     },
   ]);
   if (problems.length > 0) {
@@ -129,7 +137,7 @@ export function parseTopUp(args: readonly string[], config: Limits, texts: Catal
       max: config.maxTopUpMicros,
       below: (minMicros) => ({ kind: "top_up_below_min", minMicros }),
       above: (maxMicros) => ({ kind: "top_up_above_max", maxMicros }),
-      fallback: 100 * MICROS_PER_USD,
+      fallback: DEFAULT_MANUAL_TOP_UP_MICROS,
     },
   ]);
   if (problems.length > 0) {
@@ -153,7 +161,7 @@ export function parseClientLimit(args: readonly string[], config: Limits, texts:
       max: Number.MAX_SAFE_INTEGER,
       below: (minMicros) => ({ kind: "limit_below_min", minMicros }),
       above: null,
-      fallback: Math.max(2 * MICROS_PER_USD, config.endUserDailyCapMicros),
+      fallback: Math.max(DEFAULT_CLIENT_LIMIT_MICROS, config.endUserDailyCapMicros),
       zeroAllowed: true,
     },
   ]);

@@ -1,13 +1,13 @@
 /**
  * Telegram Mini App `initData`, checked as Telegram documents it ("Validating data received via the Mini App"):
  * `secret_key = HMAC_SHA256(key = "WebAppData", data = bot_token)`, and `hash` must be
- * `hex(HMAC_SHA256(key = secret_key, data = data_check_string))`, where `data_check_string` is every received
+ * `toHex(HMAC_SHA256(key = secret_key, data = data_check_string))`, where `data_check_string` is every received
  * field but `hash`, as `key=value`, sorted by key, joined by "\n" (`signature`, Telegram's Ed25519 signature for
  * third parties, is one of those fields here). This is the trust boundary of the dashboard:
  * a page is only as trusted as the `initData` it sends.
  */
 
-import { sameDigest } from "../crypto";
+import { sameDigest, toHex } from "../crypto";
 
 const encoder = new TextEncoder();
 
@@ -27,12 +27,6 @@ async function hmac(key: Uint8Array, data: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", imported, encoder.encode(data)));
 }
 
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
 /** The `hash` Telegram computes for these fields (all but `hash`) with this bot's token. */
 export async function initDataHash(fields: ReadonlyMap<string, string>, botToken: string): Promise<string> {
   const dataCheckString = [...fields]
@@ -41,7 +35,7 @@ export async function initDataHash(fields: ReadonlyMap<string, string>, botToken
     .map(([key, value]) => `${key}=${value}`)
     .join("\n");
   const secretKey = await hmac(encoder.encode("WebAppData"), botToken);
-  return hex(await hmac(secretKey, dataCheckString));
+  return toHex(await hmac(secretKey, dataCheckString));
 }
 
 /** The fields of an `initData` query string; null when a key repeats (Telegram never sends one twice). */

@@ -1,9 +1,6 @@
 import type { Api } from "grammy";
-import type { Lang } from "../lang";
+import { CZECH_APP_LANGUAGES, type Lang } from "../lang";
 import { textsIn } from "./texts";
-
-/** Telegram app languages that get the Czech menu when the owner has not chosen a language (SPEC "Languages"). */
-const CZECH_APP_LANGUAGES = ["cs", "sk"] as const;
 
 /** The owner's Mini App of this instance (static page of the Worker, docs/dashboard.md). */
 export function dashboardUrl(publicBaseUrl: string, instanceId: string): string {

@@ -219,7 +219,7 @@ export function expireIfDue(ctx: Ctx, session: Session): void {
   if (session.status === "open" && seconds(ctx.now) >= session.expiresAt) expireSession(ctx, session);
 }
 
-/** Checkout's locales (docs.stripe.com/js/appendix/supported_locales, the Checkout column). */
+/** Checkout's locales (the API's `locale` enum, stripe-node 23 for API 2026-10-28; Stripe.js lists one fewer). */
 const CHECKOUT_LOCALES = [
   "auto",
   "bg",
@@ -236,6 +236,7 @@ const CHECKOUT_LOCALES = [
   "fil",
   "fr",
   "fr-CA",
+  "hi-IN",
   "hr",
   "hu",
   "id",

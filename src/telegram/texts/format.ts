@@ -158,6 +158,10 @@ export function topUpCommand(amountMicros = DEFAULT_MANUAL_TOP_UP_MICROS): strin
 
 export const DEFAULT_CLIENT_LIMIT_MICROS = 2 * MICROS_PER_USD;
 
+/** The `/changeCreditsTopUp` example's amounts: a bigger top-up and threshold than `/setupCredits`' defaults. */
+export const CHANGE_EXAMPLE_TOP_UP_MICROS = 750 * MICROS_PER_USD;
+export const CHANGE_EXAMPLE_RECHARGE_AT_MICROS = 200 * MICROS_PER_USD;
+
 export function clientLimitCommand(micros = DEFAULT_CLIENT_LIMIT_MICROS): string {
   return `/clientLimit:${commandAmount(micros)}`;
 }
@@ -226,7 +230,7 @@ export function declineCode(reasonCode: string): string {
 
 export const EXAMPLES = {
   setupCredits: setupCommand(),
-  changeCreditsTopUp: changeCommand(750 * MICROS_PER_USD, 200 * MICROS_PER_USD),
+  changeCreditsTopUp: changeCommand(CHANGE_EXAMPLE_TOP_UP_MICROS, CHANGE_EXAMPLE_RECHARGE_AT_MICROS),
   topUp: topUpCommand(),
   clientLimit: clientLimitCommand(),
 } as const;

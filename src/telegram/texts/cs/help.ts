@@ -20,7 +20,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/balance — zůstatek kreditů a stav automatického dobíjení. Příklad: /balance",
     "Nebo se prostě zeptejte slovy, zdarma: „kolik mám kreditů?“ nebo „jaký je zůstatek?“",
     "/stats — útrata, odpovědi, uživatelé, výdrž a doporučená hranice. Příklad: /stats",
-    "/dashboard — totéž jako stránka v Telegramu: útrata za posledních 30 dní v grafu, faktury a nastavení. Příklad: /dashboard",
+    "/dashboard — otevře váš přehled v Telegramu: útrata za posledních 30 dní v grafu, faktury a nastavení. Příklad: /dashboard",
     `/setupCredits:{částka}:{hranice} — zapne automatické dobíjení: když zůstatek klesne na hranici, z vaší karty se strhne částka a připíše se stejný počet kreditů. Příklad: ${EXAMPLES.setupCredits}${setupLimits}`,
     `/changeCreditsTopUp:{nová_částka}:{nová_hranice} — změní obě hodnoty automatického dobíjení najednou. Příklad: ${EXAMPLES.changeCreditsTopUp}`,
     "/stopCredits — vypne automatické dobíjení; karta zůstane uložená a už probíhající dobití se dokončí. Znovu ho zapnete příkazem /setupCredits nebo /changeCreditsTopUp. Příklad: /stopCredits",
@@ -30,7 +30,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/billing — vaše fakturační stránka ve Stripe: karta, fakturační jméno, adresa, DIČ a všechny faktury. Příklad: /billing",
     "/invoiceEmail:{e-mail} — kam vám Stripe posílá faktury a potvrzení o platbě. Příklad: /invoiceEmail:name@example.com",
     "/language:{en|cs} — jazyk, ve kterém vám odpovídám, včetně upozornění (angličtina: /language:en). Příklad: /language:cs",
-    "/help — tento přehled. Příklad: /help",
+    "/help — tato nápověda. Příklad: /help",
     "",
     "1 kredit = $1. Na velikosti písmen v příkazech nezáleží a místo dvojtečky stačí mezera: /setupCredits 500 100",
   ].join("\n");

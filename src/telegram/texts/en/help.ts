@@ -20,7 +20,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
     "/balance — your credit balance and auto-recharge status. Example: /balance",
     'Or just ask in words, free of charge: "how much credit do I have left?" or "kolik mám kreditů?"',
     "/stats — spend, answers, users, runway and a recommended threshold. Example: /stats",
-    "/dashboard — the same as a page in Telegram: the last 30 days' spend as a chart, invoices and settings. Example: /dashboard",
+    "/dashboard — opens your dashboard in Telegram: the last 30 days' spend as a chart, invoices and settings. Example: /dashboard",
     `/setupCredits:{topUpAmount}:{rechargeAt} — turn on auto-recharge: when the balance drops to rechargeAt, your card is charged topUpAmount and that many credits are added. Example: ${EXAMPLES.setupCredits}${setupLimits}`,
     `/changeCreditsTopUp:{newTopUpAmount}:{newRechargeAt} — change both auto-recharge values at once. Example: ${EXAMPLES.changeCreditsTopUp}`,
     "/stopCredits — turn auto-recharge off; the card stays saved and a recharge already under way finishes. /setupCredits or /changeCreditsTopUp turns it on again. Example: /stopCredits",
@@ -40,7 +40,7 @@ export function helpText(limits?: HelpLimits, state?: HelpState): string {
 export const menuCommands: readonly MenuCommand[] = [
   { command: "balance", description: "Credit balance and auto-recharge status" },
   { command: "stats", description: "Spend, answers, runway and a recommended threshold" },
-  { command: "dashboard", description: "Charts, invoices and settings in one page" },
+  { command: "dashboard", description: "Charts, invoices and settings on one page" },
   { command: "setupcredits", description: "Turn on auto-recharge, e.g. /setupCredits:500:100" },
   { command: "changecreditstopup", description: "Change auto-recharge amounts, e.g. /changeCreditsTopUp:750:200" },
   { command: "stopcredits", description: "Turn auto-recharge off (the card stays saved)" },
