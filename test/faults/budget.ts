@@ -25,8 +25,13 @@ export interface FaultBudget {
   strict: boolean;
 }
 
-/** The CI budget: keeps the suite under about two minutes on two cores (see docs/invariants.md). */
-export const CI_BUDGET = { runs: 40, steps: 30 } as const;
+/**
+ * The CI budget: keeps the suite under about two minutes on two cores (see docs/invariants.md). Its seed is
+ * fixed, so `npm test` checks the same 40 sequences every time and a red run is a regression; new sequences are
+ * explored by `npm run test:faults` (a random seed unless FAULT_SEED is given). Two random seeds found open
+ * defects on 2026-12-07 (docs/invariants.md "Open findings"): they are replayed there, not left to chance in CI.
+ */
+export const CI_BUDGET = { runs: 40, steps: 30, seed: 20261206 } as const;
 
 type Provided = Partial<Record<"seed" | "runs" | "steps" | "path" | "replayPath" | "shrinkMs" | "strict", string>>;
 
@@ -44,14 +49,16 @@ function int(value: string | undefined): number | null {
 }
 
 export function faultBudget(): FaultBudget {
-  let provided: Provided = {};
+  let provided: Provided | null = null;
   try {
-    provided = inject("faultBudget") ?? {};
+    provided = inject("faultBudget") ?? null;
   } catch {
     // Not provided (the main config): the CI budget.
   }
+  const ci = provided === null;
+  provided ??= {};
   return {
-    seed: int(provided.seed),
+    seed: int(provided.seed) ?? (ci ? CI_BUDGET.seed : null),
     runs: int(provided.runs) ?? CI_BUDGET.runs,
     steps: int(provided.steps) ?? CI_BUDGET.steps,
     path: provided.path?.trim() || null,
