@@ -68,12 +68,18 @@ export interface OwnerRow {
 export interface CostCell {
   delayMs: number;
   chats: number;
+  /** Where the model's wait is: the product's (the webhook's Worker), or the object (as before it moved). */
+  wait: "outside" | "inside";
   answers: number;
   /**
-   * The object's active time per answer: the union of its answers' spans (update POSTed → reply at Telegram) and
-   * its alarms' spans (recorded in the object), ms; overlapping time counts once, as Cloudflare bills it.
+   * The object's active time per answer, ms: the union of its answers' spans and its alarms' spans (recorded in
+   * the object); overlapping time counts once, as Cloudflare bills it. An answer whose model call the webhook's
+   * Worker made spans update POSTed → model asked, and model answered → reply at Telegram (the object is idle
+   * while the model thinks); any other answer spans update POSTed → reply at Telegram.
    */
   busyMsPerAnswer: number;
+  /** Answers whose model call the webhook's Worker made (the object delivered its completion). */
+  modelOutside: number;
   alarmsPerAnswer: number;
   alarmMsPerAnswer: number;
   d1RoundTripsPerAnswer: number;
@@ -229,18 +235,19 @@ export async function costCells(
   const cells: CostCell[] = [];
   const bots: Bot[] = [];
   const plan = [
-    { delayMs: settings.costDelayMs, chats: 1 },
-    { delayMs: settings.costDelayMs, chats: 16 },
-    { delayMs: 0, chats: 1 },
+    { delayMs: settings.costDelayMs, chats: 1, wait: "outside" as const },
+    { delayMs: settings.costDelayMs, chats: 1, wait: "inside" as const },
+    { delayMs: settings.costDelayMs, chats: 16, wait: "outside" as const },
   ];
   for (const step of plan) {
     const [bot] = await provisionBots(
       product.client,
       telegramOrigin,
-      [`cost-${step.delayMs}-${step.chats}`],
+      [`cost-${step.delayMs}-${step.chats}-${step.wait}`],
       product.worker.url,
     );
     if (!bot) throw new Error("no bot");
+    if (step.wait === "inside") await product.client.setModelInside(bot.id, true);
     bots.push(bot);
     await sleep(SETTLE_MS); // provisioning's own alarm (the first history copy) is not the answers'
     const since = Date.now();
@@ -252,13 +259,20 @@ export async function costCells(
     if (step.chats === 1) {
       for (let i = 0; i < settings.costAnswers; i++) {
         try {
-          exchanges.push(await ask(tap, bot, 10_000_001, `Cost ${i}? [[delay:${step.delayMs}]]`));
+          exchanges.push(await ask(tap, bot, 10_000_001, `${bot.id} cost ${i}? [[delay:${step.delayMs}]]`));
         } catch (error) {
           failures.push(String(error));
         }
       }
     } else {
-      exchanges = await converse(tap, clients([bot], step.chats), settings.slowSeconds, step.delayMs, failures);
+      exchanges = await converse(
+        tap,
+        clients([bot], step.chats),
+        settings.slowSeconds,
+        step.delayMs,
+        failures,
+        `${bot.id} `,
+      );
     }
     await sleep(SETTLE_MS + 1_000); // the alarm's history copy of these answers
     await product.client.waitFlushed(bot.id);
@@ -269,11 +283,14 @@ export async function costCells(
       "GET",
       `/__bench/instances/${bot.id}/alarm-spans?since=${since}`,
     );
-    const spans = [...exchanges.map((e) => [epochMs(e.sent), epochMs(e.replied)] as const), ...alarms];
+    // The split spans hold only if every answer's model call was made outside the object; else whole spans.
+    const outside = after.modelDelivered - before.modelDelivered;
+    const spans = [...exchanges.flatMap((e) => answerSpans(tap, e, outside === exchanges.length)), ...alarms];
     const cell: CostCell = {
       ...step,
       answers: exchanges.length,
       busyMsPerAnswer: unionMs(spans) / n,
+      modelOutside: outside,
       alarmsPerAnswer: (after.alarms - before.alarms) / n,
       alarmMsPerAnswer: (after.alarmMs - before.alarmMs) / n,
       d1RoundTripsPerAnswer: (after.d1RoundTrips - before.d1RoundTrips) / n,
@@ -284,11 +301,21 @@ export async function costCells(
       cpuMsPerAnswer: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n,
     };
     log(
-      `  cost: model ${step.delayMs} ms, ${step.chats} chat(s): ${cell.answers} answers, object busy ${cell.busyMsPerAnswer.toFixed(0)} ms/answer, ${cell.alarmsPerAnswer.toFixed(2)} alarms, ${cell.d1RowsWrittenPerAnswer.toFixed(2)} D1 rows written`,
+      `  cost: model ${step.delayMs} ms (wait ${step.wait}), ${step.chats} chat(s): ${cell.answers} answers (${outside} asked outside), object busy ${cell.busyMsPerAnswer.toFixed(0)} ms/answer, ${cell.alarmsPerAnswer.toFixed(2)} alarms, ${cell.d1RowsWrittenPerAnswer.toFixed(2)} D1 rows written`,
     );
     cells.push(cell);
   }
   return { cells, bots, failures };
+}
+
+/** When the object has work for one answer (epoch ms spans); see `CostCell.busyMsPerAnswer`. */
+function answerSpans(tap: ReplyTap, e: Exchange, modelOutside: boolean): (readonly [number, number])[] {
+  const model = modelOutside ? tap.modelSpan(e.text) : undefined;
+  if (!model) return [[epochMs(e.sent), epochMs(e.replied)]];
+  return [
+    [epochMs(e.sent), epochMs(model[0])],
+    [epochMs(model[1]), epochMs(e.replied)],
+  ];
 }
 
 /** Every answer charged once and the books balanced, on every product bot; D1 = ledger on the busiest. */

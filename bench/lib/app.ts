@@ -96,6 +96,11 @@ export class AppClient {
     await this.call("POST", `/__bench/instances/${id}/history`, { enabled });
   }
 
+  /** On: the object asks the model itself (the wait inside it), as before the wait moved to the Worker. */
+  async setModelInside(id: string, enabled: boolean): Promise<void> {
+    await this.call("POST", `/__bench/instances/${id}/model-inside`, { enabled });
+  }
+
   async counters(id: string): Promise<BenchCounters> {
     return this.call("GET", `/__bench/instances/${id}/counters`);
   }

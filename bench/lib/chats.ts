@@ -19,6 +19,8 @@ export interface Bot {
 
 export interface Exchange {
   bot: Bot;
+  /** The message's text (the question the model is asked). */
+  text: string;
   /** `performance.now()` when the update was POSTed and when its reply reached Telegram. */
   sent: number;
   replied: number;
@@ -85,7 +87,7 @@ export async function ask(tap: ReplyTap, bot: Bot, chatId: number, text: string)
   if (response.status !== 200) throw new Error(`${bot.id}: webhook answered ${response.status}`);
   const replied = await reply;
   if (chatId !== OWNER_TELEGRAM_ID) bot.answered += 1;
-  return { bot, sent, replied };
+  return { bot, text, sent, replied };
 }
 
 export interface Chat {
@@ -108,6 +110,7 @@ export async function converse(
   seconds: number,
   delayMs: number,
   failures: string[],
+  tag = "",
 ): Promise<Exchange[]> {
   const deadline = performance.now() + seconds * 1000;
   const out: Exchange[] = [];
@@ -117,7 +120,7 @@ export async function converse(
       while (performance.now() < deadline) {
         n += 1;
         try {
-          out.push(await ask(tap, chat.bot, chat.chatId, `Question ${n}? [[delay:${delayMs}]]`));
+          out.push(await ask(tap, chat.bot, chat.chatId, `${tag}Question ${n}? [[delay:${delayMs}]]`));
         } catch (error) {
           failures.push(error instanceof Error ? error.message : String(error));
           return;

@@ -90,15 +90,18 @@ export function costLines(c: Counted): CostLine[] {
 export const total = (lines: CostLine[]) => lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
 
 /**
- * An answer as the platform counts it: its webhook request, its RPC, the alarms it caused, its object time.
- * Workers bills the CPU of the Worker only (an object's is in its duration): the webhook is one Worker → object
- * call like a debit, so `workerCpuMs` is the debit's workerd CPU per request (an upper bound: it includes the object's).
+ * An answer as the platform counts it: its webhook request, its RPCs (the webhook's, and the model's answer
+ * delivered when the Worker asked the model), the alarms it caused, its object time. Workers bills the CPU of the
+ * Worker only (an object's is in its duration): with the model asked in the object, the webhook is one Worker →
+ * object call like a debit, and `workerCpuMs` is the debit's workerd CPU per request; with the model asked by
+ * the Worker, it is the cell's whole workerd CPU per answer. Both are upper bounds: they include the object's.
  */
 export function answerCounted(cell: CostCell, workerCpuMs: number | null): Counted {
+  const deliveries = cell.modelOutside / Math.max(1, cell.answers);
   return {
     workerRequests: 1,
-    cpuMs: workerCpuMs,
-    objectRequests: 1 + cell.alarmsPerAnswer,
+    cpuMs: deliveries > 0 ? cell.cpuMsPerAnswer : workerCpuMs,
+    objectRequests: 1 + deliveries + cell.alarmsPerAnswer,
     objectMs: cell.busyMsPerAnswer,
     d1RowsRead: cell.d1RowsReadPerAnswer,
     d1RowsWritten: cell.d1RowsWrittenPerAnswer,

@@ -13,6 +13,7 @@ import {
   latencyTable,
   pct,
   type Results,
+  SUBREQUEST_LIMIT,
   table,
   usd,
   verdict,
@@ -90,7 +91,7 @@ export function resultsMarkdown(r: Results): string {
     table(
       [
         "cell",
-        "answers",
+        "answers (model asked by the Worker)",
         "object active ms / answer (answers ∪ alarms)",
         "alarms / answer",
         "alarm ms / answer",
@@ -101,8 +102,8 @@ export function resultsMarkdown(r: Results): string {
         "workerd CPU ms / answer",
       ],
       r.answers.cost.map((c) => [
-        `model ${c.delayMs} ms, ${c.chats} chat(s)`,
-        String(c.answers),
+        `model ${c.delayMs} ms, ${c.chats} chat(s), wait ${c.wait} the object`,
+        `${c.answers} (${c.modelOutside})`,
         f1(c.busyMsPerAnswer),
         f2(c.alarmsPerAnswer),
         f1(c.alarmMsPerAnswer),
@@ -117,16 +118,16 @@ export function resultsMarkdown(r: Results): string {
   const modelM = MODEL_COST_PER_ANSWER * 1e6;
   const variants: [string, Counted | null][] = [
     [
-      `An answer, model ${s.costDelayMs / 1000} s, one chat at a time (the object waits out the model)`,
+      `An answer, model ${s.costDelayMs / 1000} s, one chat at a time, the model's wait inside the object (as before it moved: the object waits out the model)`,
+      costFor(r, s.costDelayMs, 1, "inside"),
+    ],
+    [
+      `An answer, model ${s.costDelayMs / 1000} s, one chat at a time, the model asked by the webhook's Worker (the product)`,
       costFor(r, s.costDelayMs, 1),
     ],
     [
-      `An answer, model ${s.costDelayMs / 1000} s, 16 chats on the instance (the wait is shared)`,
+      `An answer, model ${s.costDelayMs / 1000} s, 16 chats on the instance, the model asked by the Worker`,
       costFor(r, s.costDelayMs, 16),
-    ],
-    [
-      "An answer with the model wait moved out of the object (measured: the object's active time with a 0 ms model, an upper bound)",
-      costFor(r, 0, 1),
     ],
     ["A pipeline debit (POST /v1/instances/:id/usage)", r.debit],
   ];
@@ -140,12 +141,12 @@ export function resultsMarkdown(r: Results): string {
       `\n${usd(t)} per 1M = ${pct(t / modelM)} of the model's ${usd(modelM)} per 1M answers; the largest item: ${largest?.item ?? "—"} (${usd(largest?.usdPerMillion ?? Number.NaN)}).`,
     );
   }
-  const slow = costFor(r, s.costDelayMs, 1);
-  const fast = costFor(r, 0, 1);
-  if (slow && fast) {
-    const saving = total(costLines(slow)) - total(costLines(fast));
+  const inside = costFor(r, s.costDelayMs, 1, "inside");
+  const outside = costFor(r, s.costDelayMs, 1);
+  if (inside && outside) {
+    const saving = total(costLines(inside)) - total(costLines(outside));
     out.push(
-      `\nMoving the model wait out of the object would save ≈ ${usd(saving)} per 1M answers at a ${s.costDelayMs / 1000} s model (one chat at a time), taking an answer's platform cost from ${pct(total(costLines(slow)) / modelM)} to ≤ ${pct(total(costLines(fast)) / modelM)} of the model's.`,
+      `\nMoving the model's wait out of the object saves ${usd(saving)} per 1M answers at a ${s.costDelayMs / 1000} s model (one chat at a time): an answer's platform cost goes from ${pct(total(costLines(inside)) / modelM)} to ${pct(total(costLines(outside)) / modelM)} of the model's.`,
     );
   }
 
@@ -183,7 +184,7 @@ export function resultsMarkdown(r: Results): string {
         ],
         [
           "subrequests of one invocation",
-          `${f0(h.drySubrequests)} — limit 10,000 (Workers Paid): ${p.invocations} invocation(s) worth`,
+          `${f0(h.drySubrequests)} — limit ${f0(SUBREQUEST_LIMIT)} (wrangler.jsonc \`limits.subrequests\`; Workers Paid: 10,000 unless set, up to 10 million): ${p.invocations} invocation(s) worth`,
         ],
         ["D1 queries of one invocation", `${f0(h.pages)} — limit 1,000 (Workers Paid)`],
       ],

@@ -1,4 +1,6 @@
-import type { AnswerSettings, AnswersResult, LatencyRow } from "./answers";
+import path from "node:path";
+import { unstable_readConfig } from "wrangler";
+import type { AnswerSettings, AnswersResult, CostCell, LatencyRow } from "./answers";
 import type { BurstResult } from "./burst";
 import type { CheckOutcome } from "./checks";
 import { answerCounted, type Counted, costLines, MODEL_COST_PER_ANSWER, total } from "./cost";
@@ -6,6 +8,7 @@ import { type Cell, GUARD, guardRounds, type HotResult, type Settings } from "./
 import type { HourlyResult } from "./hourly";
 import type { LoadResult } from "./load";
 import type { MemoryResult } from "./memory";
+import { ROOT } from "./runtime";
 
 export interface Environment {
   date: string;
@@ -70,7 +73,11 @@ const GOAL_P99_MS = 15;
 const GOAL_OWNER_P99_MS = 50;
 const GOAL_COST_SHARE = 0.01;
 const GOAL_HOURLY_S = 600;
-const SUBREQUEST_LIMIT = 10_000;
+/** Workers Paid's default subrequests per invocation; wrangler.jsonc's `limits.subrequests` may raise it (to 10M). */
+const DEFAULT_SUBREQUEST_LIMIT = 10_000;
+/** The product's own limit per invocation, as deployed (wrangler.jsonc). */
+export const SUBREQUEST_LIMIT =
+  unstable_readConfig({ config: path.join(ROOT, "wrangler.jsonc") }).limits?.subrequests ?? DEFAULT_SUBREQUEST_LIMIT;
 const D1_QUERY_LIMIT = 1_000;
 const GOAL_HEAP_MB = 128;
 
@@ -139,8 +146,10 @@ function costTable(title: string, counted: Counted): string {
   ].join("\n");
 }
 
-function costFor(r: Results, delayMs: number, chats: number): Counted | null {
-  const cell = r.answers.cost.find((c) => c.delayMs === delayMs && c.chats === chats && c.answers > 0);
+function costFor(r: Results, delayMs: number, chats: number, wait: CostCell["wait"] = "outside"): Counted | null {
+  const cell = r.answers.cost.find(
+    (c) => c.delayMs === delayMs && c.chats === chats && c.wait === wait && c.answers > 0,
+  );
   return cell ? answerCounted(cell, r.debit.cpuMs) : null;
 }
 
@@ -190,7 +199,7 @@ export function evaluateTargets(r: Results): TargetStatus[] {
   if (slow) {
     const share = total(costLines(slow)) / modelPerMillion;
     out.push({
-      name: `3. platform cost of a metered answer ÷ model cost (model ${r.answerSettings.costDelayMs / 1000} s, one chat)`,
+      name: `3. platform cost of a metered answer ÷ model cost (model ${r.answerSettings.costDelayMs / 1000} s, one chat, its wait outside the object)`,
       target: "< 1%",
       measured: `${pct(share)} (${usd(total(costLines(slow)))} vs ${usd(modelPerMillion)} per 1M answers)`,
       met: share < GOAL_COST_SHARE,

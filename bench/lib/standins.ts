@@ -10,13 +10,17 @@ import {
 /**
  * The stand-ins of `startStandins`, with the Telegram one tapped: every `sendMessage` is timed the moment it
  * reaches the stand-in (the reply "received by Telegram"), keyed by bot token and chat, so a chat's waiter can
- * take its latency; every Bot API call and every model call is counted (an answer's subrequests).
+ * take its latency; every Bot API call and every model call is counted (an answer's subrequests), and each model
+ * call is timed from its arrival to its answer, keyed by the question (the object is idle in between when the
+ * webhook's Worker asks the model: docs/telegram.md, "The model's wait").
  */
 export interface ReplyTap {
   /** Resolves with `performance.now()` at the next `sendMessage` of this bot to this chat. */
   next(token: string, chatId: number, timeoutMs?: number): Promise<number>;
   telegramCalls(token: string): number;
   modelCalls(): number;
+  /** `performance.now()` when the model was asked this question and when it answered, if it was. */
+  modelSpan(question: string): readonly [number, number] | undefined;
 }
 
 export type TappedStandins = RunningStandins & { tap: ReplyTap };
@@ -25,6 +29,7 @@ export async function startTappedStandins(stripeWebhookSecret: string): Promise<
   const waiters = new Map<string, (at: number) => void>();
   const calls = new Map<string, number>();
   let model = 0;
+  const modelSpans = new Map<string, readonly [number, number]>();
   const started: RunningServer[] = [];
   const telegramStandin = createTelegramStandin();
   const modelStandin = createModelStandin();
@@ -50,9 +55,18 @@ export async function startTappedStandins(stripeWebhookSecret: string): Promise<
       return telegramStandin.handle(request);
     });
     started.push(telegram);
-    const modelServer = await serve((request) => {
-      if (new URL(request.url).pathname.endsWith("/chat/completions")) model += 1;
-      return modelStandin.handle(request);
+    const modelServer = await serve(async (request) => {
+      if (!new URL(request.url).pathname.endsWith("/chat/completions")) return modelStandin.handle(request);
+      const asked = performance.now();
+      model += 1;
+      const body = (await request
+        .clone()
+        .json()
+        .catch(() => null)) as { messages?: { role: string; content: string }[] } | null;
+      const question = body?.messages?.findLast((m) => m.role === "user")?.content;
+      const response = await modelStandin.handle(request);
+      if (question !== undefined) modelSpans.set(question, [asked, performance.now()]);
+      return response;
     });
     started.push(modelServer);
     const stripe = await serve((request) => stripeStandin.handle(request));
@@ -80,6 +94,7 @@ export async function startTappedStandins(stripeWebhookSecret: string): Promise<
         },
         telegramCalls: (token) => calls.get(token) ?? 0,
         modelCalls: () => model,
+        modelSpan: (question) => modelSpans.get(question),
       },
     };
   } catch (error) {

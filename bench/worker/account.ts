@@ -5,6 +5,8 @@ import { Ledger } from "../../src/ledger/ledger";
 /**
  * The production `CreditAccount`, unchanged, plus what only the benchmark needs:
  * - a switch for the D1 history flush (off: the alarm does nothing, so history is never copied);
+ * - a switch that keeps the model's wait inside the object (every lease given back at once: the object asks the
+ *   model itself, as it did before the wait moved to the webhook's Worker), for the cost comparison;
  * - a count of the D1 statements and round trips the object issues (D1 writes per debit);
  * - a fast seeding path that bulk-inserts ledger entries in the shape the ledger writes them, then lets the
  *   product's own batch catch-up derive the rollups and end users (stats at scale);
@@ -15,6 +17,7 @@ import { Ledger } from "../../src/ledger/ledger";
 const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   history INTEGER NOT NULL DEFAULT 1,
+  model_inside INTEGER NOT NULL DEFAULT 0,
   d1_statements INTEGER NOT NULL DEFAULT 0,
   d1_round_trips INTEGER NOT NULL DEFAULT 0,
   d1_rows_read INTEGER NOT NULL DEFAULT 0,
@@ -96,6 +99,8 @@ export interface BenchCounters {
   /** Alarm invocations (each a billed Durable Object request) and their wall time in the object, ms. */
   alarms: number;
   alarmMs: number;
+  /** Answers whose model call the webhook's Worker made and delivered (`telegram_updates.model_completion`). */
+  modelDelivered: number;
 }
 
 type Count = (statements: number, rows?: { read: number; written: number }) => void;
@@ -186,6 +191,20 @@ export class BenchCreditAccount extends CreditAccount {
     }
   }
 
+  /** With `model_inside` on, a leased question is given back at once: the object asks the model itself. */
+  override receiveUpdate(secretHash: string, body: string): ReturnType<CreditAccount["receiveUpdate"]> {
+    const received = super.receiveUpdate(secretHash, body);
+    const call = received.modelCall;
+    const inside = this.#benchSql.exec<{ m: number }>("SELECT model_inside AS m FROM bench_state").one().m === 1;
+    if (!call || !inside) return received;
+    this.modelAnswered(call.updateId, call.lease, null);
+    return { status: received.status };
+  }
+
+  benchSetModelInside(enabled: boolean): void {
+    this.#benchSql.exec("UPDATE bench_state SET model_inside = ?", enabled ? 1 : 0);
+  }
+
   /** Turns the D1 history flush off or on; on wakes the alarm, which copies everything pending. */
   async benchSetHistory(enabled: boolean): Promise<BenchCounters> {
     this.#benchSql.exec("UPDATE bench_state SET history = ?", enabled ? 1 : 0);
@@ -213,6 +232,9 @@ export class BenchCreditAccount extends CreditAccount {
       d1RowsWritten: row.d1_rows_written,
       alarms: row.alarms,
       alarmMs: row.alarm_ms,
+      modelDelivered: this.#benchSql
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM telegram_updates WHERE model_completion IS NOT NULL")
+        .one().n,
     };
   }
 

@@ -35,6 +35,12 @@ benchApi.post("/instances/:id/history", async (c) => {
   return c.json(await stub(c.env, c.req.param("id")).benchSetHistory(enabled));
 });
 
+benchApi.post("/instances/:id/model-inside", async (c) => {
+  const { enabled } = z.strictObject({ enabled: z.boolean() }).parse(await c.req.json());
+  await stub(c.env, c.req.param("id")).benchSetModelInside(enabled);
+  return c.json({ enabled });
+});
+
 benchApi.get("/instances/:id/counters", async (c) => c.json(await stub(c.env, c.req.param("id")).benchCounters()));
 
 benchApi.get("/instances/:id/alarm-spans", async (c) =>

@@ -1,17 +1,19 @@
+import type { ModelCall } from "../../src/account/bot-jobs";
 import { BotToken } from "../../src/account/bot-token";
 import { CreditAccount } from "../../src/account/credit-account";
-import { Inbox, InboxPool } from "../../src/account/inbox";
+import { Inbox, InboxPool, type PendingJob } from "../../src/account/inbox";
+import type { Completion } from "../../src/ai/model";
 import { type Config, loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
-import { type AccountPort, handleJob } from "../../src/telegram/bot";
-import type { Job } from "../../src/telegram/updates";
+import { type AccountPort, askOutside, handleJob } from "../../src/telegram/bot";
 
 /**
  * The bot path with metering removed, for the benchmark's "what metering adds to an answer" (docs/benchmarks.md).
  * Built from the same code as the product: the same webhook route (the production Worker, with this class bound
  * to `CREDIT_ACCOUNT`), the same `Inbox` (every update recorded once, the answer stored before it is sent), the
- * same rolling `InboxPool` with the product's slots, the same `handleJob` (model call, split and send) and the same
- * `BotToken`. What is gone: the hold, the settle, the ledger, the daily cap check, the stats, the after-effects and
+ * same rolling `InboxPool` with the product's slots, the same `handleJob` (model call, split and send), the same
+ * `BotToken`, and the same lease of a client's question to the webhook's Worker, which asks the model outside the
+ * object (`askOutside`, `Inbox.lease` / `deliver`). What is gone: the hold, the settle, the ledger, the daily cap check, the stats, the after-effects and
  * the alarm; the `AccountPort` it hands the bot answers "yes" and stores the answer text only.
  * Provisioning and everything else are the production object's, inherited.
  */
@@ -41,12 +43,30 @@ export class UnmeteredAccount extends CreditAccount {
   /** No alarm: nothing to copy, expire or roll up (the provisioning's first alarm does nothing either). */
   override async alarm(): Promise<void> {}
 
-  override receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404 } {
+  override receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404; modelCall?: ModelCall } {
     const account = this.#ledger.account();
     if (!account) return { status: 404 };
-    const { status, queued } = this.#inbox.receive(account, secretHash, body, Date.now());
-    if (queued) this.#kick();
-    return { status };
+    const now = Date.now();
+    const { status, queued } = this.#inbox.receive(account, secretHash, body, now);
+    if (!queued) return { status };
+    const ask = askOutside(queued.job, {
+      account: this.#port(queued.updateId),
+      config: this.#config,
+      systemPrompt: account.system_prompt,
+      endUserDailyCapMicros: 0,
+    });
+    if (!ask) {
+      this.#kick();
+      return { status };
+    }
+    const lease = this.ctx.storage.transactionSync(() => this.#inbox.lease(queued.updateId, now));
+    return { status, modelCall: { updateId: queued.updateId, lease, ask } };
+  }
+
+  override modelAnswered(updateId: number, lease: string, completion: Completion | null): { accepted: boolean } {
+    const accepted = this.ctx.storage.transactionSync(() => this.#inbox.deliver(updateId, lease, completion));
+    if (accepted) this.#kick();
+    return { accepted };
   }
 
   #kick(): void {
@@ -55,19 +75,20 @@ export class UnmeteredAccount extends CreditAccount {
       return;
     }
     this.#draining = this.#pool
-      .drain((p) => this.#run(p.updateId, p.job))
+      .drain((p) => this.#run(p))
       .catch(() => undefined)
       .finally(() => {
         this.#draining = null;
       });
   }
 
-  async #run(updateId: number, job: Job): Promise<void> {
+  async #run({ updateId, job, completion }: PendingJob): Promise<void> {
     const account = this.#ledger.account();
     if (!account) return;
     this.#inbox.attempted(updateId);
     try {
       await handleJob(job, {
+        completion,
         api: await this.#botToken.telegram(),
         config: this.#config,
         aiApiKey: this.env.AI_API_KEY,

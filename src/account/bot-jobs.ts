@@ -1,3 +1,4 @@
+import type { Completion } from "../ai/model";
 import type { Billing } from "../billing/billing";
 import { billingCommand } from "../billing/commands";
 import { latestInvoices } from "../billing/history";
@@ -6,19 +7,34 @@ import type { Ledger } from "../ledger/ledger";
 import { backoffMs, internalKey, MAX_JOB_ATTEMPTS } from "../ledger/rules";
 import type { StatsSnapshot } from "../ledger/types";
 import { describeError, log } from "../log";
-import { type AccountPort, type BotDeps, handleJob } from "../telegram/bot";
+import { type AccountPort, askOutside, type BotDeps, handleJob, type OutsideAsk } from "../telegram/bot";
 import { sendText } from "../telegram/sender";
 import { textsIn } from "../telegram/texts";
 import type { Job, OwnerCommand } from "../telegram/updates";
 import type { AfterChange } from "./after-change";
 import type { Alerts } from "./alerts";
 import type { BotToken } from "./bot-token";
-import { type Inbox, InboxPool } from "./inbox";
+import { type Inbox, InboxPool, type NewJob } from "./inbox";
 
 /** Jobs run at once: clients' answers (each may wait on the model), and the owner's own lane beside them. */
 const INBOX_SLOTS = { client: 8, owner: 2 };
 /** An answer's hold outlives the model's timeout, so it cannot expire under a slow answer. */
 const ANSWER_HOLD_TTL_MS = 5 * 60_000;
+/**
+ * Questions at the model outside the object at once; beyond this the object asks the model itself (its own 8
+ * slots). Each has its hold taken, so the balance bounds them as well.
+ */
+const MAX_LEASED = 64;
+
+/**
+ * A client's question leased to the webhook's Worker: it asks the model (`ask`, plus the API key and its
+ * timeout) and delivers the answer with `CreditAccount.modelAnswered(updateId, lease, …)`.
+ */
+export interface ModelCall {
+  updateId: number;
+  lease: string;
+  ask: OutsideAsk;
+}
 
 /** What the bot's jobs need of the object: its transaction, its alarm, what follows a change, the stats. */
 export interface JobHost {
@@ -75,11 +91,49 @@ export class BotJobs {
       return;
     }
     this.#draining = this.#pool
-      .drain((p) => this.#run(p.updateId, p.job, p.attempts))
+      .drain((p) => this.#run(p.updateId, p.job, p.attempts, p.completion))
       .catch((error: unknown) => log("error", "inbox_drain_failed", { error: describeError(error) }))
       .finally(() => {
         this.#draining = null;
       });
+  }
+
+  /**
+   * A job the webhook just recorded. A client's question whose hold is taken is leased to the webhook's Worker,
+   * which asks the model while this object waits for nothing and is not billed for the wait (docs/telegram.md,
+   * "The model's wait"); everything else, and a question the checks stop, runs here.
+   */
+  received(queued: NewJob, now: number): ModelCall | null {
+    const account = this.ledger.account();
+    const ask =
+      account && this.inbox.leased(now) < MAX_LEASED
+        ? askOutside(queued.job, {
+            account: this.#port(queued.updateId),
+            config: this.config,
+            systemPrompt: account.system_prompt,
+            endUserDailyCapMicros: this.ledger.clientLimitMicros(),
+          })
+        : null;
+    if (!ask) {
+      this.kick();
+      return null;
+    }
+    return { updateId: queued.updateId, lease: this.host.tx(() => this.inbox.lease(queued.updateId, now)), ask };
+  }
+
+  /**
+   * The Worker's delivery of the model's answer under its lease (null: it gave the job back, e.g. its time ran
+   * out, and this object asks the model itself). The job then runs here with that answer: settled, stored and
+   * sent as any other. false: the lease had ended (the object took the job back), nothing changes.
+   */
+  modelAnswered(updateId: number, lease: string, completion: Completion | null): boolean {
+    const taken = this.host.tx(() => this.inbox.deliver(updateId, lease, completion));
+    if (!taken) {
+      log("warn", "model_answer_refused", { instanceId: this.ledger.account()?.instance_id, updateId });
+      return false;
+    }
+    this.kick();
+    return true;
   }
 
   /** Resolves when the running drain (if any) has finished. */
@@ -111,7 +165,7 @@ export class BotJobs {
     }
   }
 
-  async #run(updateId: number, job: Job, attempts: number): Promise<void> {
+  async #run(updateId: number, job: Job, attempts: number, completion: Completion | null): Promise<void> {
     const account = this.ledger.account();
     if (!account) return;
     this.inbox.attempted(updateId);
@@ -128,7 +182,7 @@ export class BotJobs {
         this.inbox.done(updateId);
         return;
       }
-      await handleJob(job, await this.#deps(updateId));
+      await handleJob(job, { ...(await this.#deps(updateId)), completion });
       this.inbox.done(updateId);
     } catch (error) {
       const giveUp = attempts + 1 >= MAX_JOB_ATTEMPTS;

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type Stripe from "stripe";
+import type { Completion } from "../ai/model";
 import { Billing } from "../billing/billing";
 import type { ChargeTrace } from "../billing/credits";
 import { BillingEffects } from "../billing/notices";
@@ -14,7 +15,7 @@ import { describeError, log } from "../log";
 import { AfterChange } from "./after-change";
 import { AlarmClock } from "./alarm";
 import { Alerts, type BalanceEffects } from "./alerts";
-import { BotJobs } from "./bot-jobs";
+import { BotJobs, type ModelCall } from "./bot-jobs";
 import { BotToken } from "./bot-token";
 import { type Authorized, authorize } from "./callers";
 import { type AppCommandName, type AppCommandResult, DASHBOARD_DAYS, Dashboard, type DashboardView } from "./dashboard";
@@ -283,18 +284,23 @@ export class CreditAccount extends DurableObject<Env> {
   /**
    * A Telegram webhook delivery. Verifies the secret, records the update once per `update_id`
    * and answers at once; the work (an AI answer may take a minute) runs after the reply, so
-   * Telegram never times out and redelivers. See docs/telegram.md.
+   * Telegram never times out and redelivers. A client's question may come back as `modelCall`: the
+   * webhook's Worker asks the model and delivers the answer to `modelAnswered`. See docs/telegram.md.
    */
-  receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404 } {
+  receiveUpdate(secretHash: string, body: string): { status: 200 | 400 | 401 | 404; modelCall?: ModelCall } {
     const account = this.#ledger.account();
     if (!account) return { status: 404 };
     const now = Date.now();
     const { status, queued } = this.#inbox.receive(account, secretHash, body, now);
-    if (queued) {
-      this.#alarm.arm(now + INBOX_SAFETY_DELAY_MS);
-      this.#jobs.kick();
-    }
-    return { status };
+    if (!queued) return { status };
+    this.#alarm.arm(now + INBOX_SAFETY_DELAY_MS);
+    const modelCall = this.#jobs.received(queued, now);
+    return modelCall ? { status, modelCall } : { status };
+  }
+
+  /** The model's answer to a `modelCall`, under its lease (null: the Worker gives the job back). */
+  modelAnswered(updateId: number, lease: string, completion: Completion | null): { accepted: boolean } {
+    return { accepted: this.#jobs.modelAnswered(updateId, lease, completion) };
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { Completion } from "../ai/model";
 import { sameDigest } from "../crypto";
 import type { AccountRow } from "../ledger/ledger";
 import { log } from "../log";
@@ -17,12 +18,27 @@ export interface PendingJob {
   job: Job;
   attempts: number;
   owner: boolean;
+  /** The model's answer, when the webhook's Worker asked the model for this job (`deliver`). */
+  completion: Completion | null;
+}
+
+/** A job the object will run: its update id and the routed job. */
+export interface NewJob {
+  updateId: number;
+  job: Job;
 }
 
 /** Telegram redelivers for at most a day; handled update ids are kept a week. */
 const UPDATE_RETENTION_MS = 7 * 86_400_000;
 /** If the in-memory drain of the inbox dies with the object, the alarm picks the job up after this. */
 export const INBOX_SAFETY_DELAY_MS = 30_000;
+/**
+ * A job leased to the webhook's Worker (it asks the model) is its own this long: past the Worker's model timeout
+ * (OUTSIDE_MODEL_TIMEOUT_MS) and the delivery. Then the object takes it back and asks the model itself.
+ */
+const MODEL_LEASE_MS = 40_000;
+/** A job that is not pending, or whose lease is still the Worker's, is not the object's to run. */
+const RUNNABLE = "status = 'pending' AND (model_lease IS NULL OR model_lease_until <= ?)";
 
 export class Inbox {
   constructor(private readonly sql: SqlStorage) {}
@@ -36,29 +52,29 @@ export class Inbox {
     secretHash: string,
     body: string,
     now: number,
-  ): { status: 200 | 400 | 401; queued: boolean } {
-    if (!sameDigest(secretHash, account.webhook_secret_hash)) return { status: 401, queued: false };
+  ): { status: 200 | 400 | 401; queued: NewJob | null } {
+    if (!sameDigest(secretHash, account.webhook_secret_hash)) return { status: 401, queued: null };
     let update: unknown;
     try {
       update = JSON.parse(body);
     } catch {
-      return { status: 400, queued: false };
+      return { status: 400, queued: null };
     }
     const updateId = updateIdOf(update);
     if (updateId === null) {
       log("warn", "telegram_update_unusable", { instanceId: account.instance_id });
-      return { status: 200, queued: false };
+      return { status: 200, queued: null };
     }
     const route = routeUpdate(update, account.owner_telegram_id, account.bot_username);
     if (!this.record(updateId, route, now)) {
       log("info", "telegram_update_duplicate", { instanceId: account.instance_id, updateId });
-      return { status: 200, queued: false };
+      return { status: 200, queued: null };
     }
     if (route.kind === "ignore") {
       log("info", "telegram_update_ignored", { instanceId: account.instance_id, updateId, why: route.why });
-      return { status: 200, queued: false };
+      return { status: 200, queued: null };
     }
-    return { status: 200, queued: true };
+    return { status: 200, queued: { updateId, job: route } };
   }
 
   /** Records an update once; false when this `update_id` was seen already. */
@@ -78,12 +94,13 @@ export class Inbox {
     );
   }
 
-  /** Pending jobs not in `skip`, the owner's first, then in arrival order. */
-  pending(limit: number, skip: ReadonlySet<number>): PendingJob[] {
+  /** Jobs for the object to run, not in `skip`: the owner's first, then in arrival order. */
+  pending(limit: number, skip: ReadonlySet<number>, now = Date.now()): PendingJob[] {
     return this.sql
-      .exec<{ update_id: number; job: string; attempts: number; owner: number }>(
-        `SELECT update_id, job, attempts, ${OWNER_FIRST} = 0 AS owner FROM telegram_updates
-         WHERE status = 'pending' ORDER BY ${OWNER_FIRST}, received_at LIMIT ?`,
+      .exec<{ update_id: number; job: string; attempts: number; owner: number; model_completion: string | null }>(
+        `SELECT update_id, job, attempts, ${OWNER_FIRST} = 0 AS owner, model_completion FROM telegram_updates
+         WHERE ${RUNNABLE} ORDER BY ${OWNER_FIRST}, received_at LIMIT ?`,
+        now,
         limit + skip.size,
       )
       .toArray()
@@ -94,15 +111,66 @@ export class Inbox {
         job: JSON.parse(r.job) as Job,
         attempts: r.attempts,
         owner: r.owner === 1,
+        completion: r.model_completion ? (JSON.parse(r.model_completion) as Completion) : null,
       }));
   }
 
+  /** Jobs not done yet, leased ones included (the alarm comes back for them). */
   hasPending(): boolean {
     return this.sql.exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1").toArray().length > 0;
   }
 
+  /**
+   * The object runs the job now. A lease the Worker still held has run out: it ends here, so the Worker's late
+   * answer finds no lease to deliver under (`deliver`) and the job is never answered twice.
+   */
   attempted(updateId: number): void {
-    this.sql.exec("UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = ?", updateId);
+    this.sql.exec(
+      "UPDATE telegram_updates SET attempts = attempts + 1, model_lease = NULL, model_lease_until = NULL WHERE update_id = ?",
+      updateId,
+    );
+  }
+
+  /** Leases a pending job to the webhook's Worker (it asks the model); counts as an attempt. Returns the lease. */
+  lease(updateId: number, now: number): string {
+    const lease = crypto.randomUUID();
+    this.sql.exec(
+      `UPDATE telegram_updates SET attempts = attempts + 1, model_lease = ?, model_lease_until = ?
+       WHERE update_id = ? AND status = 'pending'`,
+      lease,
+      now + MODEL_LEASE_MS,
+      updateId,
+    );
+    return lease;
+  }
+
+  /** Leases the Worker holds now (each is a client's question at the model, its hold taken). */
+  leased(now: number): number {
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM telegram_updates WHERE status = 'pending' AND model_lease_until > ?",
+        now,
+      )
+      .one().n;
+  }
+
+  /**
+   * The Worker's delivery under its lease: the model's answer (null: the Worker gave the job back, e.g. its
+   * time ran out) and the lease ends. Refused (false) when the lease is not the job's any more: delivered
+   * already, taken back by the object, or the job is done. A guarded transition: one answer per job.
+   */
+  deliver(updateId: number, lease: string, completion: Completion | null): boolean {
+    return (
+      this.sql
+        .exec(
+          `UPDATE telegram_updates SET model_lease = NULL, model_lease_until = NULL, model_completion = ?
+           WHERE update_id = ? AND status = 'pending' AND model_lease = ? RETURNING update_id`,
+          completion ? JSON.stringify(completion) : null,
+          updateId,
+          lease,
+        )
+        .toArray().length > 0
+    );
   }
 
   done(updateId: number): void {

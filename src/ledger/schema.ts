@@ -282,6 +282,13 @@ export const ACCOUNT_MIGRATIONS: readonly string[] = [
      WHERE kind IN ('usage', 'hold_settle') AND end_user_id IS NOT NULL
        AND created_at >= (CAST(strftime('%s', 'now') AS INTEGER) - 31 * 86400) * 1000
        AND seq <= (SELECT seq FROM cursors WHERE name = 'rollups');`,
+  // The model's wait outside the object (docs/telegram.md "The model's wait"): a client's question whose hold is
+  // taken is leased to the webhook's Worker, which asks the model. 'model_lease' is the lease's token and
+  // 'model_lease_until' when the object takes the job back; 'model_completion' the model's answer (JSON) the
+  // Worker delivered under its lease. A job with an unexpired lease is not run by the object.
+  `ALTER TABLE telegram_updates ADD COLUMN model_lease TEXT;
+   ALTER TABLE telegram_updates ADD COLUMN model_lease_until INTEGER;
+   ALTER TABLE telegram_updates ADD COLUMN model_completion TEXT;`,
 ];
 
 /** Applies the steps not applied yet; the applied count is kept in `schema_meta`. */

@@ -1,5 +1,5 @@
 import type { Api } from "grammy";
-import { complete } from "../ai/model";
+import { type Completion, type CompletionRequest, complete } from "../ai/model";
 import { tokenCostMicros } from "../ai/pricing";
 import { type Config, MAX_ANSWER_TOKENS } from "../env";
 import type { AutoRechargeView, Outcome, StatsSnapshot } from "../ledger/types";
@@ -63,6 +63,46 @@ export interface BotDeps {
   billing?: (job: Extract<Job, { kind: "owner_command" }>) => Promise<void>;
   /** Told every text sent (the dashboard shows the confirmation the owner gets in the chat). */
   onReply?: (text: string) => void;
+  /** The model's answer to this job, when the webhook's Worker asked the model for it (`askOutside`). */
+  completion?: Completion | null;
+}
+
+/** What the model is asked for an answer; the caller adds the API key and its timeout. */
+type ModelAsk = Omit<CompletionRequest, "apiKey" | "timeoutMs">;
+/** What the webhook's Worker asks the model for a client (no tools: those are the owner's). */
+export type OutsideAsk = Omit<ModelAsk, "tools">;
+
+function modelAsk(deps: Pick<BotDeps, "config" | "systemPrompt">, text: string, balanceTool: Lang | null): ModelAsk {
+  return {
+    baseUrl: deps.config.aiBaseUrl,
+    model: deps.config.aiModel,
+    systemPrompt: deps.systemPrompt,
+    userText: text.slice(0, MAX_USER_TEXT_CHARS),
+    maxTokens: MAX_ANSWER_TOKENS,
+    ...(balanceTool ? { tools: [BALANCE_TOOL] } : {}),
+  };
+}
+
+/** One more answer (its worst case) would take this client past their daily limit (0: no limit). */
+function overDailyLimit(deps: Pick<BotDeps, "account" | "config" | "endUserDailyCapMicros">, endUserId: string) {
+  const cap = deps.endUserDailyCapMicros;
+  return cap > 0 && deps.account.spentToday(endUserId) + deps.config.answerWorstCaseMicros > cap;
+}
+
+/**
+ * A client's question the webhook's Worker may take to the model while the object waits for nothing
+ * (docs/telegram.md, "The model's wait"): the checks `answer` makes before its model call — the client's daily
+ * limit, then the hold — so the model is asked only for an answer that will be paid. null: the object runs the
+ * job itself (and tells whoever must be told: the client over the limit, the owner out of credits).
+ */
+export function askOutside(
+  job: Job,
+  deps: Pick<BotDeps, "account" | "config" | "systemPrompt" | "endUserDailyCapMicros">,
+): OutsideAsk | null {
+  if (job.kind !== "user_text" || deps.account.storedAnswer()) return null;
+  const endUserId = String(job.userId);
+  if (overDailyLimit(deps, endUserId) || !deps.account.holdAnswer(endUserId).ok) return null;
+  return modelAsk(deps, job.text, null);
 }
 
 async function reply(deps: BotDeps, chatId: number, text: string, parseMode?: "HTML"): Promise<SendResult> {
@@ -224,11 +264,13 @@ async function answer(
   const balanceTool = who.owner ? who.lang : null;
   let stored = account.storedAnswer();
   if (!stored) {
-    const cap = deps.endUserDailyCapMicros;
-    if (!who.owner && cap > 0 && account.spentToday(endUserId) + config.answerWorstCaseMicros > cap) {
+    // A model answer delivered from outside passed this check before the model was asked (`askOutside`).
+    const delivered = deps.completion ?? null;
+    if (!delivered && !who.owner && overDailyLimit(deps, endUserId)) {
       await reply(deps, chatId, t.userDailyCapReached());
       return;
     }
+    // Delivered: the hold `askOutside` took, found again under the update's key.
     const hold = account.holdAnswer(endUserId);
     // Any other refusal is a fault, not an empty balance: the job fails and is retried, nobody is told "out".
     if (!hold.ok && hold.reason !== "insufficient_credits") throw new Error(`hold refused: ${hold.reason}`);
@@ -243,16 +285,9 @@ async function answer(
       account.recordUnanswered();
       return;
     }
-    const completion = await complete({
-      baseUrl: config.aiBaseUrl,
-      apiKey: deps.aiApiKey,
-      model: config.aiModel,
-      systemPrompt: deps.systemPrompt,
-      userText: text.slice(0, MAX_USER_TEXT_CHARS),
-      maxTokens: MAX_ANSWER_TOKENS,
-      timeoutMs: MODEL_TIMEOUT_MS,
-      ...(balanceTool ? { tools: [BALANCE_TOOL] } : {}),
-    });
+    const completion =
+      delivered ??
+      (await complete({ ...modelAsk(deps, text, balanceTool), apiKey: deps.aiApiKey, timeoutMs: MODEL_TIMEOUT_MS }));
     if (!completion.ok) {
       account.releaseAnswer(hold.holdId);
       log("warn", "model_failed", {

@@ -1,0 +1,215 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Completion } from "../../src/ai/model";
+import { sha256Hex } from "../../src/crypto";
+import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
+import { deliver, modelRequests, privateText, sentMessages, settle, waitForMessages, webhookSecret } from "./fixtures";
+
+/**
+ * The model's wait outside the object (docs/telegram.md, "The model's wait"): a client's question is leased to the
+ * webhook's Worker, which asks the model and delivers the answer under the lease; the object settles and sends it.
+ * The lease is a guarded transition: one delivery per job, none after the object took the job back, and a
+ * Worker that never comes back costs a late answer, never a lost or doubled one.
+ */
+
+const OWNER = 4242077;
+const client = (id: number) => ({ id, first_name: `Client${id}` });
+
+interface UpdateRow {
+  model_lease: string | null;
+  model_lease_until: number | null;
+  model_completion: string | null;
+  status: string;
+  attempts: number;
+}
+
+function row(inst: Provisioned, updateId: number): Promise<UpdateRow | undefined> {
+  return runInDurableObject(
+    stub(inst.id),
+    (_i, state) =>
+      state.storage.sql
+        .exec<UpdateRow & Record<string, SqlStorageValue>>(
+          "SELECT model_lease, model_lease_until, model_completion, status, attempts FROM telegram_updates WHERE update_id = ?",
+          updateId,
+        )
+        .toArray()
+        .map((r) => ({ ...r }))[0],
+  );
+}
+
+async function settles(inst: Provisioned) {
+  const res = await api(`/admin/instances/${inst.id}/ledger?limit=1000`, { headers: ADMIN });
+  return (res.json.entries as { kind: string; amountMicros: number }[]).filter((e) => e.kind === "hold_settle");
+}
+
+async function balanceOf(inst: Provisioned) {
+  const res = await api(`/v1/instances/${inst.id}/balance`, { headers: inst.auth });
+  return res.json as { balanceMicros: number; availableMicros: number };
+}
+
+/** The webhook's call into the object, without the Worker that would take the model call: the Worker is gone. */
+async function receiveOnly(inst: Provisioned, update: { update_id: number }) {
+  const secretHash = await sha256Hex(await webhookSecret(inst.botToken));
+  return stub(inst.id).receiveUpdate(secretHash, JSON.stringify(update));
+}
+
+const answerOf = (text: string, inputTokens = 1000, outputTokens = 300): Completion => ({
+  ok: true,
+  text,
+  inputTokens,
+  outputTokens,
+  toolCalls: [],
+  malformedToolCalls: 0,
+});
+
+describe("the model's wait outside the object", () => {
+  it("the Worker asks the model under a lease while the hold is taken; the object settles and sends what it delivered", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(801), `[[delay:1500]] outside ${inst.id}`);
+    await deliver(inst, update);
+    await settle(500);
+    // At the model: the job is leased to the Worker, the worst case held, nothing charged, nothing sent.
+    const during = await row(inst, update.update_id);
+    expect(during?.model_lease).toMatch(/^[0-9a-f-]{36}$/);
+    expect(during?.model_lease_until).toBeGreaterThan(Date.now());
+    expect(during?.attempts).toBe(1);
+    const held = await balanceOf(inst);
+    expect(held.availableMicros).toBeLessThan(held.balanceMicros);
+    expect(await settles(inst)).toHaveLength(0);
+    const [reply] = await waitForMessages(inst.botToken, 801, 1);
+    expect(reply?.text).toContain(`outside ${inst.id}`);
+    // Delivered under the lease: the lease ended, the Worker's answer is the one that was charged and sent.
+    const after = await row(inst, update.update_id);
+    expect(after).toMatchObject({ model_lease: null, model_lease_until: null, status: "done" });
+    const delivered = JSON.parse(after?.model_completion ?? "null") as Completion;
+    expect(delivered).toMatchObject({ ok: true });
+    if (!delivered.ok) throw new Error("not delivered");
+    expect(reply?.text).toBe(delivered.text);
+    const expected = Math.ceil(delivered.inputTokens * 0.15 + delivered.outputTokens * 0.6);
+    expect((await settles(inst)).map((e) => e.amountMicros)).toEqual([-expected]);
+    expect(await balanceOf(inst)).toMatchObject({
+      balanceMicros: 50 * USD - expected,
+      availableMicros: 50 * USD - expected,
+    });
+    expect(await modelRequests(`outside ${inst.id}`)).toHaveLength(1);
+  });
+
+  it("a Worker that never comes back: the object takes the job back when the lease runs out, answers once; the late delivery is refused", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(802), `[[delay:1000]] abandoned ${inst.id}`);
+    const { status, modelCall } = await receiveOnly(inst, update);
+    expect(status).toBe(200);
+    if (!modelCall) throw new Error("a client's question with credits is leased");
+    expect(modelCall.ask.userText).toBe(`[[delay:1000]] abandoned ${inst.id}`);
+    // Before the lease runs out the object leaves the job alone, even when its alarm runs.
+    await runDurableObjectAlarm(stub(inst.id));
+    await settle(300);
+    expect(await sentMessages(inst.botToken, 802)).toHaveLength(0);
+    expect(await modelRequests(`abandoned ${inst.id}`)).toHaveLength(0);
+    // The lease runs out: the next run takes the job back and asks the model itself.
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE telegram_updates SET model_lease_until = ? WHERE update_id = ?",
+        1,
+        update.update_id,
+      );
+    });
+    const takenBack = runDurableObjectAlarm(stub(inst.id));
+    // While the object waits on its own model call, the Worker comes back late with its answer: refused.
+    await settle(300);
+    expect(await row(inst, update.update_id)).toMatchObject({ model_lease: null, status: "pending", attempts: 2 });
+    const late = await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("a late answer"));
+    expect(late).toEqual({ accepted: false });
+    await takenBack;
+    const [reply] = await waitForMessages(inst.botToken, 802, 1);
+    expect(reply?.text).toContain(`abandoned ${inst.id}`);
+    expect(await modelRequests(`abandoned ${inst.id}`)).toHaveLength(1);
+    expect(await row(inst, update.update_id)).toMatchObject({ model_completion: null, status: "done" });
+    // After the job is done a delivery is refused too; nothing sent or charged again.
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("later still"))).toEqual({
+      accepted: false,
+    });
+    await settle(300);
+    expect(await sentMessages(inst.botToken, 802)).toHaveLength(1);
+    expect(await settles(inst)).toHaveLength(1);
+    const balance = await balanceOf(inst);
+    expect(balance.availableMicros).toBe(balance.balanceMicros);
+  });
+
+  it("a lease delivers once: a second delivery, or one under another lease, is refused", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(803), `twice ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    const forged = await stub(inst.id).modelAnswered(update.update_id, crypto.randomUUID(), answerOf("forged"));
+    expect(forged).toEqual({ accepted: false });
+    const [first, second] = await Promise.all([
+      stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("first answer", 1000, 300)),
+      stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("second answer", 9000, 900)),
+    ]);
+    expect([first?.accepted, second?.accepted]).toEqual([true, false]);
+    const [reply] = await waitForMessages(inst.botToken, 803, 1);
+    expect(reply?.text).toBe("first answer");
+    await settle(300);
+    expect(await sentMessages(inst.botToken, 803)).toHaveLength(1);
+    // 1,000 input and 300 output tokens of gpt-4o-mini: 150 + 180 micro-USD.
+    expect((await settles(inst)).map((e) => e.amountMicros)).toEqual([-330]);
+    expect(await modelRequests(`twice ${inst.id}`)).toHaveLength(0);
+  });
+
+  it("the Worker gives the job back (its time ran out): the object asks the model with its own timeout", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(804), `given back ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, null)).toEqual({ accepted: true });
+    const [reply] = await waitForMessages(inst.botToken, 804, 1);
+    expect(reply?.text).toContain(`given back ${inst.id}`);
+    expect(await modelRequests(`given back ${inst.id}`)).toHaveLength(1);
+    expect(await settles(inst)).toHaveLength(1);
+  });
+
+  it("a model failure delivered by the Worker: the client is told to try again, the hold is released, nothing charged", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(805), `fails ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    const failed: Completion = { ok: false, reason: "unavailable", status: 503 };
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, failed)).toEqual({ accepted: true });
+    const [reply] = await waitForMessages(inst.botToken, 805, 1);
+    expect(reply?.text).toMatch(/try again/i);
+    await settle(300);
+    expect(await settles(inst)).toHaveLength(0);
+    expect(await balanceOf(inst)).toMatchObject({ balanceMicros: 50 * USD, availableMicros: 50 * USD });
+  });
+
+  it("questions the checks stop are never leased: out of credits, over the client's daily limit, the owner's own", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    // The owner's messages run in the object (their language, the welcome, the balance tool).
+    expect(
+      (await receiveOnly(inst, privateText({ id: OWNER, first_name: "Olga" }, "Write me a haiku"))).modelCall,
+    ).toBe(undefined);
+    // A client over the daily limit: told so by the object, the model never asked.
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES ('806', ?, ?, ?)",
+        Date.now(),
+        Math.floor(Date.now() / 86_400_000),
+        USD,
+      );
+    });
+    expect((await receiveOnly(inst, privateText(client(806), `limit ${inst.id}`))).modelCall).toBe(undefined);
+    await waitForMessages(inst.botToken, 806, 1);
+    // Out of credits: no lease, no model call; the object counts the message and tells the owner.
+    await api(`/admin/instances/${inst.id}/adjustments`, {
+      method: "POST",
+      headers: ADMIN,
+      body: { idempotencyKey: "empty", amountMicros: -50 * USD, reason: "test: empty the account" },
+    });
+    expect((await receiveOnly(inst, privateText(client(807), `empty ${inst.id}`))).modelCall).toBe(undefined);
+    await settle(500);
+    expect(await modelRequests(`limit ${inst.id}`)).toHaveLength(0);
+    expect(await modelRequests(`empty ${inst.id}`)).toHaveLength(0);
+    expect(await sentMessages(inst.botToken, 807)).toHaveLength(0);
+  });
+});
