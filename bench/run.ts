@@ -42,7 +42,7 @@ const FULL: Plan = {
     ownerSeconds: 8,
     ownerModelMs: 1_000,
     costDelayMs: 3_000,
-    costAnswers: 4,
+    costAnswers: 8,
   },
   hourly: { rows: 100_000, outEvery: 10, live: 100 },
   memory: { entries: 1_000_000, users: 10_000 },
@@ -172,7 +172,7 @@ async function main(): Promise<number> {
     log("2. the owner under load");
     const owner = await ownerUnderLoad(sides[0] as Side, standins.tap, telegram, plan.answers, log);
     log("3. what an answer makes the platform count");
-    const cost = await costCells(sides[0] as Side, standins.tap, telegram, plan.answers, log);
+    const cost = await costCells(sides[0] as Side, sides[1] as Side, standins.tap, telegram, plan.answers, log);
     const productBots = [...(latency.bots.get("product") ?? []), owner.bot, ...cost.bots];
     const answersCheck = await checkAnswers(client, productBots, [
       ...latency.failures,

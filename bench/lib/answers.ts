@@ -66,6 +66,7 @@ export interface OwnerRow {
 }
 
 export interface CostCell {
+  side: Side["name"];
   delayMs: number;
   chats: number;
   /** Where the model's wait is: the product's (the webhook's Worker), or the object (as before it moved). */
@@ -223,9 +224,13 @@ export async function ownerUnderLoad(
   return { rows, bot, failures };
 }
 
-/** Item 3: one instance's answers at a given model delay, and everything the platform would count for them. */
+/**
+ * Item 3: one instance's answers at a given model delay, and everything the platform would count for them; the
+ * last cell on the bot path with metering removed (what metering itself costs is the difference).
+ */
 export async function costCells(
   product: Side,
+  removed: Side,
   tap: ReplyTap,
   telegramOrigin: string,
   settings: AnswerSettings,
@@ -235,26 +240,28 @@ export async function costCells(
   const cells: CostCell[] = [];
   const bots: Bot[] = [];
   const plan = [
-    { delayMs: settings.costDelayMs, chats: 1, wait: "outside" as const },
-    { delayMs: settings.costDelayMs, chats: 1, wait: "inside" as const },
-    { delayMs: settings.costDelayMs, chats: 16, wait: "outside" as const },
+    { on: product, delayMs: settings.costDelayMs, chats: 1, wait: "outside" as const },
+    { on: product, delayMs: settings.costDelayMs, chats: 1, wait: "inside" as const },
+    { on: product, delayMs: settings.costDelayMs, chats: 16, wait: "outside" as const },
+    { on: removed, delayMs: settings.costDelayMs, chats: 1, wait: "outside" as const },
   ];
-  for (const step of plan) {
+  for (const { on, ...step } of plan) {
+    const side = on.name === "product" ? "p" : "u";
     const [bot] = await provisionBots(
-      product.client,
+      on.client,
       telegramOrigin,
-      [`cost-${step.delayMs}-${step.chats}-${step.wait}`],
-      product.worker.url,
+      [`cost-${side}-${step.delayMs}-${step.chats}-${step.wait}`],
+      on.worker.url,
     );
     if (!bot) throw new Error("no bot");
-    if (step.wait === "inside") await product.client.setModelInside(bot.id, true);
+    if (step.wait === "inside") await on.client.setModelInside(bot.id, true);
     bots.push(bot);
     await sleep(SETTLE_MS); // provisioning's own alarm (the first history copy) is not the answers'
     const since = Date.now();
-    const before = await product.client.counters(bot.id);
+    const before = await on.client.counters(bot.id);
     const telegramBefore = tap.telegramCalls(bot.token);
     const modelBefore = tap.modelCalls();
-    const cpuBefore = cpuTimeMs(product.worker.pid);
+    const cpuBefore = cpuTimeMs(on.worker.pid);
     let exchanges: Exchange[] = [];
     if (step.chats === 1) {
       for (let i = 0; i < settings.costAnswers; i++) {
@@ -275,11 +282,11 @@ export async function costCells(
       );
     }
     await sleep(SETTLE_MS + 1_000); // the alarm's history copy of these answers
-    await product.client.waitFlushed(bot.id);
-    const cpuAfter = cpuTimeMs(product.worker.pid);
-    const after = await product.client.counters(bot.id);
+    if (on === product) await on.client.waitFlushed(bot.id);
+    const cpuAfter = cpuTimeMs(on.worker.pid);
+    const after = await on.client.counters(bot.id);
     const n = Math.max(1, exchanges.length);
-    const alarms = await product.client.call<[number, number][]>(
+    const alarms = await on.client.call<[number, number][]>(
       "GET",
       `/__bench/instances/${bot.id}/alarm-spans?since=${since}`,
     );
@@ -287,6 +294,7 @@ export async function costCells(
     const outside = after.modelDelivered - before.modelDelivered;
     const spans = [...exchanges.flatMap((e) => answerSpans(tap, e, outside === exchanges.length)), ...alarms];
     const cell: CostCell = {
+      side: on.name,
       ...step,
       answers: exchanges.length,
       busyMsPerAnswer: unionMs(spans) / n,
@@ -301,7 +309,7 @@ export async function costCells(
       cpuMsPerAnswer: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n,
     };
     log(
-      `  cost: model ${step.delayMs} ms (wait ${step.wait}), ${step.chats} chat(s): ${cell.answers} answers (${outside} asked outside), object busy ${cell.busyMsPerAnswer.toFixed(0)} ms/answer, ${cell.alarmsPerAnswer.toFixed(2)} alarms, ${cell.d1RowsWrittenPerAnswer.toFixed(2)} D1 rows written`,
+      `  cost (${on.name}): model ${step.delayMs} ms (wait ${step.wait}), ${step.chats} chat(s): ${cell.answers} answers (${outside} asked outside), object busy ${cell.busyMsPerAnswer.toFixed(0)} ms/answer, ${cell.alarmsPerAnswer.toFixed(2)} alarms, ${cell.d1RowsWrittenPerAnswer.toFixed(2)} D1 rows written`,
     );
     cells.push(cell);
   }

@@ -92,15 +92,14 @@ export const total = (lines: CostLine[]) => lines.reduce((sum, l) => sum + l.usd
 /**
  * An answer as the platform counts it: its webhook request, its RPCs (the webhook's, and the model's answer
  * delivered when the Worker asked the model), the alarms it caused, its object time. Workers bills the CPU of the
- * Worker only (an object's is in its duration): with the model asked in the object, the webhook is one Worker →
- * object call like a debit, and `workerCpuMs` is the debit's workerd CPU per request; with the model asked by
- * the Worker, it is the cell's whole workerd CPU per answer. Both are upper bounds: they include the object's.
+ * Worker only (an object's is in its duration); the cell's whole workerd CPU per answer stands for it (an upper
+ * bound: it includes the object's), else `workerCpuMs`, a debit's.
  */
 export function answerCounted(cell: CostCell, workerCpuMs: number | null): Counted {
   const deliveries = cell.modelOutside / Math.max(1, cell.answers);
   return {
     workerRequests: 1,
-    cpuMs: deliveries > 0 ? cell.cpuMsPerAnswer : workerCpuMs,
+    cpuMs: cell.cpuMsPerAnswer ?? workerCpuMs,
     objectRequests: 1 + deliveries + cell.alarmsPerAnswer,
     objectMs: cell.busyMsPerAnswer,
     d1RowsRead: cell.d1RowsReadPerAnswer,

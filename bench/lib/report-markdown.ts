@@ -129,6 +129,10 @@ export function resultsMarkdown(r: Results): string {
       `An answer, model ${s.costDelayMs / 1000} s, 16 chats on the instance, the model asked by the Worker`,
       costFor(r, s.costDelayMs, 16),
     ],
+    [
+      `An answer on the bot path with metering removed, model ${s.costDelayMs / 1000} s, one chat at a time (the same webhook, inbox, lease and send; no hold, settle, ledger, alarm or D1)`,
+      costFor(r, s.costDelayMs, 1, "outside", "metering removed"),
+    ],
     ["A pipeline debit (POST /v1/instances/:id/usage)", r.debit],
   ];
   for (const [title, counted] of variants) {
@@ -143,10 +147,17 @@ export function resultsMarkdown(r: Results): string {
   }
   const inside = costFor(r, s.costDelayMs, 1, "inside");
   const outside = costFor(r, s.costDelayMs, 1);
+  const removed = costFor(r, s.costDelayMs, 1, "outside", "metering removed");
   if (inside && outside) {
     const saving = total(costLines(inside)) - total(costLines(outside));
     out.push(
       `\nMoving the model's wait out of the object saves ${usd(saving)} per 1M answers at a ${s.costDelayMs / 1000} s model (one chat at a time): an answer's platform cost goes from ${pct(total(costLines(inside)) / modelM)} to ${pct(total(costLines(outside)) / modelM)} of the model's.`,
+    );
+  }
+  if (outside && removed) {
+    const metering = total(costLines(outside)) - total(costLines(removed));
+    out.push(
+      `\nWhat metering itself costs (the product's answer minus the same answer with metering removed, model ${s.costDelayMs / 1000} s, one chat at a time): ${usd(metering)} per 1M answers = ${pct(metering / modelM)} of the model's.`,
     );
   }
 

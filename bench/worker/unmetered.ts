@@ -6,6 +6,7 @@ import type { Completion } from "../../src/ai/model";
 import { type Config, loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
 import { type AccountPort, askOutside, handleJob } from "../../src/telegram/bot";
+import type { BenchCounters } from "./account";
 
 /**
  * The bot path with metering removed, for the benchmark's "what metering adds to an answer" (docs/benchmarks.md).
@@ -38,6 +39,27 @@ export class UnmeteredAccount extends CreditAccount {
     this.#inbox = new Inbox(this.#sql);
     this.#pool = new InboxPool(this.#inbox, INBOX_SLOTS);
     this.#botToken = new BotToken(env, this.#config, this.#ledger, (fn) => ctx.storage.transactionSync(fn));
+  }
+
+  /** The benchmark's counters (bench/worker/account.ts), for the cost cell: no D1, no alarm; the model's deliveries. */
+  benchCounters(): BenchCounters {
+    const delivered = this.#sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM telegram_updates WHERE model_completion IS NOT NULL")
+      .one().n;
+    return {
+      history: false,
+      d1Statements: 0,
+      d1RoundTrips: 0,
+      d1RowsRead: 0,
+      d1RowsWritten: 0,
+      alarms: 0,
+      alarmMs: 0,
+      modelDelivered: delivered,
+    };
+  }
+
+  benchAlarmSpans(): [number, number][] {
+    return [];
   }
 
   /** No alarm: nothing to copy, expire or roll up (the provisioning's first alarm does nothing either). */
