@@ -205,7 +205,7 @@ export async function ownerUnderLoad(
   };
   const idle = await ownerLoop(Math.max(1, settings.ownerSeconds / 3));
   const answers = converse(tap, clients([bot], 64), settings.ownerSeconds + 1, settings.ownerModelMs, failures);
-  await sleep(Math.min(1_000, settings.ownerModelMs)); // the 64 are in flight (8 at the model, the rest queued)
+  await sleep(Math.min(1_000, settings.ownerModelMs)); // the 64 are in flight (at the model, asked by the webhook's Worker)
   const loaded = await ownerLoop(settings.ownerSeconds);
   const exchanges = await answers;
   const rows: OwnerRow[] = [];
@@ -255,7 +255,7 @@ export async function costCells(
     );
     if (!bot) throw new Error("no bot");
     if (step.wait === "inside") await on.client.setModelInside(bot.id, true);
-    bots.push(bot);
+    if (on === product) bots.push(bot); // the answers' audit is the product's (metering removed settles nothing)
     await sleep(SETTLE_MS); // provisioning's own alarm (the first history copy) is not the answers'
     const since = Date.now();
     const before = await on.client.counters(bot.id);

@@ -59,7 +59,7 @@ export function costLines(c: Counted): CostLine[] {
       usdPerMillion: c.workerRequests * PRICES.workerRequest * million,
     },
     {
-      item: "Worker CPU (upper bound: a debit's workerd CPU per request, object included)",
+      item: "Worker CPU (upper bound: workerd's CPU per unit, the object's and idle time included)",
       perUnit: c.cpuMs ?? Number.NaN,
       unit: "ms",
       usdPerMillion: (c.cpuMs ?? 0) * PRICES.workerCpuMs * million,

@@ -102,7 +102,7 @@ export function resultsMarkdown(r: Results): string {
         "workerd CPU ms / answer",
       ],
       r.answers.cost.map((c) => [
-        `model ${c.delayMs} ms, ${c.chats} chat(s), wait ${c.wait} the object`,
+        `${c.side}: model ${c.delayMs} ms, ${c.chats} chat(s), wait ${c.wait} the object`,
         `${c.answers} (${c.modelOutside})`,
         f1(c.busyMsPerAnswer),
         f2(c.alarmsPerAnswer),
