@@ -80,15 +80,25 @@ async function inspector(port: number, worker: string) {
       ws.on("message", onMessage);
       ws.send(JSON.stringify({ id: mine, method }));
     });
+  /**
+   * workerd dispatches inspector messages when the isolate has work: `poke` sends it a request, again and again
+   * until the answer came (one poke that finished before the message arrived left it waiting for a minute).
+   */
+  const answered = async <T>(pending: Promise<T>, poke: () => Promise<unknown>): Promise<T> => {
+    const settled = pending.then(
+      () => true,
+      () => true,
+    );
+    for (;;) {
+      await poke();
+      const done = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), 200))]);
+      if (done) return pending;
+    }
+  };
   return {
-    /** `poke` sends the isolate a request meanwhile: workerd dispatches inspector messages when it has work. */
     async heap(poke: () => Promise<unknown>): Promise<{ used: number; total: number }> {
-      const gc = call("HeapProfiler.collectGarbage");
-      await poke();
-      await gc;
-      const heap = call("Runtime.getHeapUsage");
-      await poke();
-      const usage = await heap;
+      await answered(call("HeapProfiler.collectGarbage"), poke);
+      const usage = await answered(call("Runtime.getHeapUsage"), poke);
       return { used: usage.usedSize ?? Number.NaN, total: usage.totalSize ?? Number.NaN };
     },
     close: () => ws.close(),
