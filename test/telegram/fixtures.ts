@@ -1,6 +1,6 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { vi } from "vitest";
-import type { Provisioned } from "../helpers";
+import { type Provisioned, stub } from "../helpers";
 
 /** Real Telegram update shapes (Bot API 7+), with only the fields that vary per test filled in. */
 
@@ -236,4 +236,17 @@ export async function modelRequests(contains: string) {
 /** Lets the object finish its in-flight work before the test looks at a "nothing happened" outcome. */
 export async function settle(ms = 300): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
+}
+
+/** An end user who already spent `micros` today (the bot's daily limit per client counts it). */
+export async function spentToday(inst: Provisioned, endUserId: string, micros: number): Promise<void> {
+  await runInDurableObject(stub(inst.id), (_i, state) => {
+    state.storage.sql.exec(
+      "INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES (?, ?, ?, ?)",
+      endUserId,
+      Date.now(),
+      Math.floor(Date.now() / 86_400_000),
+      micros,
+    );
+  });
 }

@@ -3,7 +3,16 @@ import { describe, expect, it } from "vitest";
 import type { Completion } from "../../src/ai/model";
 import { sha256Hex } from "../../src/crypto";
 import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
-import { deliver, modelRequests, privateText, sentMessages, settle, waitForMessages, webhookSecret } from "./fixtures";
+import {
+  deliver,
+  modelRequests,
+  privateText,
+  sentMessages,
+  settle,
+  spentToday,
+  waitForMessages,
+  webhookSecret,
+} from "./fixtures";
 
 /**
  * The model's wait outside the object (docs/telegram.md, "The model's wait"): a client's question is leased to the
@@ -190,14 +199,7 @@ describe("the model's wait outside the object", () => {
       (await receiveOnly(inst, privateText({ id: OWNER, first_name: "Olga" }, "Write me a haiku"))).modelCall,
     ).toBe(undefined);
     // A client over the daily limit: told so by the object, the model never asked.
-    await runInDurableObject(stub(inst.id), (_i, state) => {
-      state.storage.sql.exec(
-        "INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES ('806', ?, ?, ?)",
-        Date.now(),
-        Math.floor(Date.now() / 86_400_000),
-        USD,
-      );
-    });
+    await spentToday(inst, "806", USD);
     expect((await receiveOnly(inst, privateText(client(806), `limit ${inst.id}`))).modelCall).toBe(undefined);
     await waitForMessages(inst.botToken, 806, 1);
     // Out of credits: no lease, no model call; the object counts the message and tells the owner.

@@ -14,6 +14,7 @@ import {
   privateText,
   sentMessages,
   settle,
+  spentToday,
   sticker,
   waitForMessages,
 } from "./fixtures";
@@ -214,14 +215,7 @@ describe("metered answers", () => {
 
   it("a user over the daily cap is told so, and the owner is not charged", async () => {
     const inst = await provision({ ownerTelegramId: OWNER });
-    await runInDurableObject(stub(inst.id), (_i, state) => {
-      state.storage.sql.exec(
-        "INSERT INTO end_users (end_user_id, last_seen_at, spend_day, spend_day_micros) VALUES ('706', ?, ?, ?)",
-        Date.now(),
-        Math.floor(Date.now() / 86_400_000),
-        USD,
-      );
-    });
+    await spentToday(inst, "706", USD);
     await deliver(inst, privateText(client(706), `one more ${inst.id}`));
     const [reply] = await waitForMessages(inst.botToken, 706, 1);
     expect(reply?.text).not.toContain("Answer to");
