@@ -1,4 +1,5 @@
 import { CreditAccount } from "../../src/account/credit-account";
+import type { Completion } from "../../src/ai/model";
 import { loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
 
@@ -18,6 +19,7 @@ const BENCH_SCHEMA = `CREATE TABLE IF NOT EXISTS bench_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   history INTEGER NOT NULL DEFAULT 1,
   model_inside INTEGER NOT NULL DEFAULT 0,
+  model_delivered INTEGER NOT NULL DEFAULT 0,
   d1_statements INTEGER NOT NULL DEFAULT 0,
   d1_round_trips INTEGER NOT NULL DEFAULT 0,
   d1_rows_read INTEGER NOT NULL DEFAULT 0,
@@ -99,7 +101,7 @@ export interface BenchCounters {
   /** Alarm invocations (each a billed Durable Object request) and their wall time in the object, ms. */
   alarms: number;
   alarmMs: number;
-  /** Answers whose model call the webhook's Worker made and delivered (`telegram_updates.model_completion`). */
+  /** Answers whose model call the webhook's Worker made and delivered (accepted by `modelAnswered`). */
   modelDelivered: number;
 }
 
@@ -201,6 +203,14 @@ export class BenchCreditAccount extends CreditAccount {
     return { status: received.status };
   }
 
+  override modelAnswered(updateId: number, lease: string, completion: Completion | null): { accepted: boolean } {
+    const answered = super.modelAnswered(updateId, lease, completion);
+    if (answered.accepted && completion) {
+      this.#benchSql.exec("UPDATE bench_state SET model_delivered = model_delivered + 1");
+    }
+    return answered;
+  }
+
   benchSetModelInside(enabled: boolean): void {
     this.#benchSql.exec("UPDATE bench_state SET model_inside = ?", enabled ? 1 : 0);
   }
@@ -222,6 +232,7 @@ export class BenchCreditAccount extends CreditAccount {
         d1_rows_written: number;
         alarms: number;
         alarm_ms: number;
+        model_delivered: number;
       }>("SELECT * FROM bench_state")
       .one();
     return {
@@ -232,9 +243,7 @@ export class BenchCreditAccount extends CreditAccount {
       d1RowsWritten: row.d1_rows_written,
       alarms: row.alarms,
       alarmMs: row.alarm_ms,
-      modelDelivered: this.#benchSql
-        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM telegram_updates WHERE model_completion IS NOT NULL")
-        .one().n,
+      modelDelivered: row.model_delivered,
     };
   }
 

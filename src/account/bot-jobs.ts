@@ -118,7 +118,9 @@ export class BotJobs {
       this.kick();
       return null;
     }
-    return { updateId: queued.updateId, lease: this.host.tx(() => this.inbox.lease(queued.updateId, now)), ask };
+    const { lease, until } = this.host.tx(() => this.inbox.lease(queued.updateId, now));
+    this.host.armAlarm(until);
+    return { updateId: queued.updateId, lease, ask };
   }
 
   /**
@@ -256,8 +258,8 @@ export class BotJobs {
       updateId,
       holdAnswer: (endUserId) => {
         const now = Date.now();
-        const result = tx(() =>
-          this.ledger.hold(
+        const result = tx(() => {
+          const held = this.ledger.hold(
             {
               idempotencyKey: key,
               operation: "response",
@@ -267,9 +269,13 @@ export class BotJobs {
               endUserId,
             },
             now,
-          ),
-        );
-        if (result.ok) this.host.armAlarm(result.expiresAt);
+          );
+          // Taken when the question arrived (`askOutside`) and given back to this object: the hold outlives
+          // this run's model call too, however long the job waited for it.
+          if (held.ok && held.replayed) this.ledger.extendHold(held.holdId, now + ANSWER_HOLD_TTL_MS);
+          return held;
+        });
+        if (result.ok) this.host.armAlarm(result.replayed ? now + ANSWER_HOLD_TTL_MS : result.expiresAt);
         return result;
       },
       settleAnswer: (holdId, costMicros, answer) => {
@@ -287,7 +293,9 @@ export class BotJobs {
       },
       storedAnswer: () => this.inbox.storedAnswer(updateId),
       markSent: (parts) => this.inbox.sent(updateId, parts),
-      spentToday: (endUserId) => tx(() => this.ledger.rollups.endUserSpentToday(endUserId, Date.now())),
+      spentToday: (endUserId) =>
+        tx(() => this.ledger.rollups.endUserSpentToday(endUserId, Date.now()) + this.ledger.heldFor(endUserId, key)),
+      answerHeld: () => this.ledger.holdIsOpen(key),
       recordUnanswered: () => {
         const now = Date.now();
         tx(() => {

@@ -391,7 +391,7 @@ export class CreditAccount extends DurableObject<Env> {
     };
   }
 
-  /** After an alarm: the next reason to wake up (pending history, the next hold expiry, unfinished jobs). */
+  /** After an alarm: the next reason to wake up (pending history, the next hold expiry, unfinished or leased jobs). */
   #rearm(retryAt: number | null): void {
     const now = Date.now();
     this.#alarm.armEarliest([
@@ -399,7 +399,7 @@ export class CreditAccount extends DurableObject<Env> {
       this.#ledger.nextHoldExpiry(),
       this.#billing.nextDueAt(),
       this.#billing.unsynced(1).length > 0 ? now + FLUSH_DELAY_MS : null,
-      this.#inbox.hasPending() ? now + INBOX_SAFETY_DELAY_MS : null,
+      this.#inbox.wakeAt(now, now + INBOX_SAFETY_DELAY_MS),
     ]);
   }
 }

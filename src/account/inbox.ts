@@ -115,9 +115,19 @@ export class Inbox {
       }));
   }
 
-  /** Jobs not done yet, leased ones included (the alarm comes back for them). */
-  hasPending(): boolean {
-    return this.sql.exec("SELECT 1 FROM telegram_updates WHERE status = 'pending' LIMIT 1").toArray().length > 0;
+  /**
+   * When the alarm should come back for the inbox: `safetyAt` while a job is the object's to run (a drain that
+   * died with the object), else when the first lease runs out (the Worker is gone: the object takes the job back).
+   */
+  wakeAt(now: number, safetyAt: number): number | null {
+    return this.sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(CASE WHEN model_lease IS NULL OR model_lease_until <= ? THEN ? ELSE model_lease_until END) AS at
+         FROM telegram_updates WHERE status = 'pending'`,
+        now,
+        safetyAt,
+      )
+      .one().at;
   }
 
   /**
@@ -131,17 +141,20 @@ export class Inbox {
     );
   }
 
-  /** Leases a pending job to the webhook's Worker (it asks the model); counts as an attempt. Returns the lease. */
-  lease(updateId: number, now: number): string {
+  /**
+   * Leases a pending job to the webhook's Worker (it asks the model). Not an attempt: the object's own runs keep
+   * all their retries. Returns the lease and when it runs out.
+   */
+  lease(updateId: number, now: number): { lease: string; until: number } {
     const lease = crypto.randomUUID();
+    const until = now + MODEL_LEASE_MS;
     this.sql.exec(
-      `UPDATE telegram_updates SET attempts = attempts + 1, model_lease = ?, model_lease_until = ?
-       WHERE update_id = ? AND status = 'pending'`,
+      `UPDATE telegram_updates SET model_lease = ?, model_lease_until = ? WHERE update_id = ? AND status = 'pending'`,
       lease,
-      now + MODEL_LEASE_MS,
+      until,
       updateId,
     );
-    return lease;
+    return { lease, until };
   }
 
   /** Leases the Worker holds now (each is a client's question at the model, its hold taken). */
@@ -173,8 +186,9 @@ export class Inbox {
     );
   }
 
+  /** The job is over; a model answer the Worker delivered is not kept (the answer itself is, in the job). */
   done(updateId: number): void {
-    this.sql.exec("UPDATE telegram_updates SET status = 'done' WHERE update_id = ?", updateId);
+    this.sql.exec("UPDATE telegram_updates SET status = 'done', model_completion = NULL WHERE update_id = ?", updateId);
   }
 
   /** The answer, stored in the transaction that settles its charge. */

@@ -83,14 +83,20 @@ export async function complete(request: CompletionRequest): Promise<Completion> 
       signal: AbortSignal.timeout(request.timeoutMs),
     });
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return { ok: false, reason: timedOut ? "timeout" : "unavailable" };
+    return { ok: false, reason: timedOut(error) ? "timeout" : "unavailable" };
   }
   if (!response.ok) {
     await response.body?.cancel();
     return { ok: false, reason: "unavailable", status: response.status };
   }
-  const parsed = Response.safeParse(await response.json().catch(() => null));
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (error) {
+    // The time can run out while the body arrives: a timeout (which the Worker gives back), not a bad answer.
+    return { ok: false, reason: timedOut(error) ? "timeout" : "bad_response" };
+  }
+  const parsed = Response.safeParse(body);
   if (!parsed.success) return { ok: false, reason: "bad_response" };
   const [choice] = parsed.data.choices;
   const toolCalls: ToolCall[] = [];
@@ -112,4 +118,8 @@ export async function complete(request: CompletionRequest): Promise<Completion> 
     toolCalls,
     malformedToolCalls,
   };
+}
+
+function timedOut(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
 }

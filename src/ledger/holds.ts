@@ -161,6 +161,35 @@ export class Holds {
     return total;
   }
 
+  /**
+   * An open hold lives on until `until` at least: the bot's answer whose hold was taken when its question
+   * arrived keeps it while it waits for the object's own run (docs/telegram.md, "The model's wait").
+   */
+  extend(holdId: string, until: number): void {
+    this.sql.exec("UPDATE holds SET expires_at = MAX(expires_at, ?) WHERE id = ? AND status = 'open'", until, holdId);
+  }
+
+  /** What the open holds of one end user reserve, but the one under `exceptKey` (their answers in flight). */
+  heldFor(endUserId: string, exceptKey: string): number {
+    return this.sql
+      .exec<{ micros: number }>(
+        `SELECT COALESCE(SUM(max_cost_micros), 0) AS micros FROM holds
+         WHERE status = 'open' AND end_user_id = ? AND idempotency_key != ?`,
+        endUserId,
+        exceptKey,
+      )
+      .one().micros;
+  }
+
+  /** Whether the hold of this idempotency key is open. */
+  isOpen(idempotencyKey: string): boolean {
+    return (
+      this.sql
+        .exec("SELECT 1 FROM holds WHERE idempotency_key = ? AND status = 'open'", idempotencyKey)
+        .toArray().length > 0
+    );
+  }
+
   nextExpiry(): number | null {
     return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM holds WHERE status = 'open'").one().t;
   }

@@ -286,6 +286,19 @@ export class Ledger {
     return this.#holds.nextExpiry();
   }
 
+  /** See Holds.extend, Holds.heldFor and Holds.isOpen. */
+  extendHold(holdId: string, until: number): void {
+    this.#holds.extend(holdId, until);
+  }
+
+  heldFor(endUserId: string, exceptKey: string): number {
+    return this.#holds.heldFor(endUserId, exceptKey);
+  }
+
+  holdIsOpen(idempotencyKey: string): boolean {
+    return this.#holds.isOpen(idempotencyKey);
+  }
+
   /** Appends a ledger entry and moves the balance; the alarm copies the entry to D1 (see outbox.ts). */
   append(now: number, entry: NewEntry): { seq: number; balanceAfter: number } {
     const appended = this.#insert(now, entry);

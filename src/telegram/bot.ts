@@ -36,7 +36,10 @@ export interface AccountPort {
   /** The stored answer of this update if it was already produced and paid (a retried job). */
   storedAnswer(): { text: string; sentParts: number } | null;
   markSent(parts: number): void;
+  /** What a client spent today, plus the worst case of their other answers in flight (open holds). */
   spentToday(endUserId: string): number;
+  /** This update's answer holds its worst case already: the daily limit was checked when it was taken. */
+  answerHeld(): boolean;
   /** Counts an unanswered message; the object tells the owner (once per episode, through its alerts). */
   recordUnanswered(): void;
   balance(): { balanceMicros: number; availableMicros: number };
@@ -264,13 +267,14 @@ async function answer(
   const balanceTool = who.owner ? who.lang : null;
   let stored = account.storedAnswer();
   if (!stored) {
-    // A model answer delivered from outside passed this check before the model was asked (`askOutside`).
+    // A hold taken already (`askOutside`, or an earlier run of this job) passed the daily limit when it was taken:
+    // checking again could refuse the client and leave the hold open until it expires.
     const delivered = deps.completion ?? null;
-    if (!delivered && !who.owner && overDailyLimit(deps, endUserId)) {
+    if (!delivered && !who.owner && !account.answerHeld() && overDailyLimit(deps, endUserId)) {
       await reply(deps, chatId, t.userDailyCapReached());
       return;
     }
-    // Delivered: the hold `askOutside` took, found again under the update's key.
+    // A hold taken already is found again under the update's key, and lives on for this run.
     const hold = account.holdAnswer(endUserId);
     // Any other refusal is a fault, not an empty balance: the job fails and is retried, nobody is told "out".
     if (!hold.ok && hold.reason !== "insufficient_credits") throw new Error(`hold refused: ${hold.reason}`);

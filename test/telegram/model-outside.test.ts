@@ -81,20 +81,27 @@ describe("the model's wait outside the object", () => {
     const during = await row(inst, update.update_id);
     expect(during?.model_lease).toMatch(/^[0-9a-f-]{36}$/);
     expect(during?.model_lease_until).toBeGreaterThan(Date.now());
-    expect(during?.attempts).toBe(1);
+    expect(during?.attempts).toBe(0); // a lease is not one of the object's attempts
     const held = await balanceOf(inst);
     expect(held.availableMicros).toBeLessThan(held.balanceMicros);
     expect(await settles(inst)).toHaveLength(0);
     const [reply] = await waitForMessages(inst.botToken, 801, 1);
     expect(reply?.text).toContain(`outside ${inst.id}`);
-    // Delivered under the lease: the lease ended, the Worker's answer is the one that was charged and sent.
+    // Delivered under the lease (long before it could run out): the lease ended with the job, one run of the
+    // object's, the delivered answer not kept beside the stored one; the model was asked once, by the Worker.
+    expect(Date.now()).toBeLessThan(during?.model_lease_until ?? 0);
     const after = await row(inst, update.update_id);
-    expect(after).toMatchObject({ model_lease: null, model_lease_until: null, status: "done" });
-    const delivered = JSON.parse(after?.model_completion ?? "null") as Completion;
-    expect(delivered).toMatchObject({ ok: true });
-    if (!delivered.ok) throw new Error("not delivered");
-    expect(reply?.text).toBe(delivered.text);
-    const expected = Math.ceil(delivered.inputTokens * 0.15 + delivered.outputTokens * 0.6);
+    expect(after).toEqual({
+      model_lease: null,
+      model_lease_until: null,
+      model_completion: null,
+      status: "done",
+      attempts: 1,
+    });
+    const [request] = await modelRequests(`outside ${inst.id}`);
+    if (!request) throw new Error("model was not called");
+    const { prompt_tokens, completion_tokens } = request.response.usage;
+    const expected = Math.ceil(prompt_tokens * 0.15 + completion_tokens * 0.6);
     expect((await settles(inst)).map((e) => e.amountMicros)).toEqual([-expected]);
     expect(await balanceOf(inst)).toMatchObject({
       balanceMicros: 50 * USD - expected,
@@ -126,7 +133,7 @@ describe("the model's wait outside the object", () => {
     const takenBack = runDurableObjectAlarm(stub(inst.id));
     // While the object waits on its own model call, the Worker comes back late with its answer: refused.
     await settle(300);
-    expect(await row(inst, update.update_id)).toMatchObject({ model_lease: null, status: "pending", attempts: 2 });
+    expect(await row(inst, update.update_id)).toMatchObject({ model_lease: null, status: "pending", attempts: 1 });
     const late = await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("a late answer"));
     expect(late).toEqual({ accepted: false });
     await takenBack;
@@ -213,5 +220,80 @@ describe("the model's wait outside the object", () => {
     expect(await modelRequests(`limit ${inst.id}`)).toHaveLength(0);
     expect(await modelRequests(`empty ${inst.id}`)).toHaveLength(0);
     expect(await sentMessages(inst.botToken, 807)).toHaveLength(0);
+  });
+  it("a given-back job whose client reached the daily limit meanwhile is still answered: its hold passed the limit", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(808), `limit meanwhile ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    // Another answer of this client settles meanwhile and takes them to the limit.
+    await spentToday(inst, "808", USD);
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, null)).toEqual({ accepted: true });
+    const [reply] = await waitForMessages(inst.botToken, 808, 1);
+    expect(reply?.text).toContain(`limit meanwhile ${inst.id}`);
+    expect(await settles(inst)).toHaveLength(1);
+    const balance = await balanceOf(inst);
+    expect(balance.availableMicros).toBe(balance.balanceMicros); // no hold left open
+  });
+
+  it("the daily limit counts a client's answers in flight: a burst is not leased past it", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const first = await receiveOnly(inst, privateText(client(809), `burst 1 ${inst.id}`));
+    if (!first.modelCall) throw new Error("not leased");
+    const oneAnswer = await runInDurableObject(
+      stub(inst.id),
+      (_i, state) => state.storage.sql.exec<{ held: number }>("SELECT held_micros AS held FROM account").one().held,
+    );
+    // The owner's limit per client: two answers' worst case and a half.
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE account SET client_limit_micros = ?", Math.floor(oneAnswer * 2.5));
+    });
+    const second = await receiveOnly(inst, privateText(client(809), `burst 2 ${inst.id}`));
+    const third = await receiveOnly(inst, privateText(client(809), `burst 3 ${inst.id}`));
+    expect(second.modelCall).toBeDefined();
+    // Two answers in flight: a third would pass the limit if both cost their worst case. The object says so.
+    expect(third.modelCall).toBeUndefined();
+    const [reply] = await waitForMessages(inst.botToken, 809, 1);
+    expect(reply?.text).not.toContain("burst");
+    expect(await modelRequests(`burst 3 ${inst.id}`)).toHaveLength(0);
+  });
+
+  it("a hold taken at arrival lives on for the object's own run when the job is given back", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(810), `[[delay:500]] long wait ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    // The job waited in the object's queue: its hold is a second from expiring when its run starts.
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE holds SET expires_at = ? WHERE status = 'open'", Date.now() + 1_000);
+    });
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, null)).toEqual({ accepted: true });
+    await settle(200);
+    const expiresAt = await runInDurableObject(
+      stub(inst.id),
+      (_i, state) =>
+        state.storage.sql.exec<{ at: number }>("SELECT expires_at AS at FROM holds WHERE status = 'open'").one().at,
+    );
+    expect(expiresAt).toBeGreaterThan(Date.now() + 4 * 60_000);
+    await waitForMessages(inst.botToken, 810, 1);
+    expect(await settles(inst)).toHaveLength(1);
+  });
+
+  it("the object takes a job back when its lease runs out, not a safety delay later", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(811), `lease end ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    const leaseEnd = Date.now() + 5_000;
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE telegram_updates SET model_lease_until = ? WHERE update_id = ?",
+        leaseEnd,
+        update.update_id,
+      );
+    });
+    await runDurableObjectAlarm(stub(inst.id));
+    const alarm = await runInDurableObject(stub(inst.id), (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBe(leaseEnd);
   });
 });
