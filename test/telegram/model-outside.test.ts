@@ -162,15 +162,15 @@ describe("the model's wait outside the object", () => {
     // Two deliveries at once (their order is the runtime's): exactly one is taken, and it is the one answered.
     const [first, second] = await Promise.all([
       stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("first answer", 1000, 300)),
-      stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("second answer", 9000, 900)),
+      stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("second answer", 2000, 500)),
     ]);
     expect([first?.accepted, second?.accepted].filter(Boolean)).toHaveLength(1);
     const [reply] = await waitForMessages(inst.botToken, 803, 1);
     expect(reply?.text).toBe(first?.accepted ? "first answer" : "second answer");
     await settle(300);
     expect(await sentMessages(inst.botToken, 803)).toHaveLength(1);
-    // gpt-4o-mini: 1,000 input and 300 output tokens are 150 + 180 micro-USD; 9,000 and 900 are 1,350 + 540.
-    expect((await settles(inst)).map((e) => e.amountMicros)).toEqual([first?.accepted ? -330 : -1_890]);
+    // gpt-4o-mini: 1,000 input and 300 output tokens are 150 + 180 micro-USD; 2,000 and 500 are 300 + 300.
+    expect((await settles(inst)).map((e) => e.amountMicros)).toEqual([first?.accepted ? -330 : -600]);
     expect(await modelRequests(`twice ${inst.id}`)).toHaveLength(0);
   });
 
