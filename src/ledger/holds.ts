@@ -184,9 +184,8 @@ export class Holds {
   /** Whether the hold of this idempotency key is open. */
   isOpen(idempotencyKey: string): boolean {
     return (
-      this.sql
-        .exec("SELECT 1 FROM holds WHERE idempotency_key = ? AND status = 'open'", idempotencyKey)
-        .toArray().length > 0
+      this.sql.exec("SELECT 1 FROM holds WHERE idempotency_key = ? AND status = 'open'", idempotencyKey).toArray()
+        .length > 0
     );
   }
 
