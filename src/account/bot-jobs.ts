@@ -195,8 +195,14 @@ export class BotJobs {
         gaveUp: giveUp,
         error: describeError(error),
       });
-      if (giveUp) this.inbox.done(updateId);
-      else this.host.armAlarm(Date.now() + backoffMs(attempts));
+      if (giveUp) {
+        // A hold taken for this answer and never settled (it was taken when the question arrived) is given back
+        // now, not when it expires.
+        this.host.tx(() => {
+          this.ledger.releaseHoldOf(internalKey("telegram-update", updateId), Date.now());
+          this.inbox.done(updateId);
+        });
+      } else this.host.armAlarm(Date.now() + backoffMs(attempts));
     }
   }
 

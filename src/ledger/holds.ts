@@ -181,6 +181,14 @@ export class Holds {
       .one().micros;
   }
 
+  /** Releases the hold of this idempotency key if it is open (a job that gave up before settling it). */
+  releaseByKey(idempotencyKey: string, now: number): void {
+    const id = this.sql
+      .exec<{ id: string }>("SELECT id FROM holds WHERE idempotency_key = ? AND status = 'open'", idempotencyKey)
+      .toArray()[0]?.id;
+    if (id) this.release(id, now);
+  }
+
   /** Whether the hold of this idempotency key is open. */
   isOpen(idempotencyKey: string): boolean {
     return (

@@ -286,7 +286,7 @@ export class Ledger {
     return this.#holds.nextExpiry();
   }
 
-  /** See Holds.extend, Holds.heldFor and Holds.isOpen. */
+  /** See Holds.extend, Holds.heldFor, Holds.isOpen and Holds.releaseByKey. */
   extendHold(holdId: string, until: number): void {
     this.#holds.extend(holdId, until);
   }
@@ -297,6 +297,10 @@ export class Ledger {
 
   holdIsOpen(idempotencyKey: string): boolean {
     return this.#holds.isOpen(idempotencyKey);
+  }
+
+  releaseHoldOf(idempotencyKey: string, now: number): void {
+    this.#holds.releaseByKey(idempotencyKey, now);
   }
 
   /** Appends a ledger entry and moves the balance; the alarm copies the entry to D1 (see outbox.ts). */

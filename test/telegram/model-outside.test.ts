@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Completion } from "../../src/ai/model";
-import { sha256Hex } from "../../src/crypto";
+import { encryptSecret, importEncryptionKey, sha256Hex } from "../../src/crypto";
 import { ADMIN, api, type Provisioned, provision, stub, USD } from "../helpers";
 import {
   deliver,
@@ -296,5 +296,35 @@ describe("the model's wait outside the object", () => {
     await runDurableObjectAlarm(stub(inst.id));
     const alarm = await runInDurableObject(stub(inst.id), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBe(leaseEnd);
+  });
+  it("a job that gives up before its answer is settled gives its hold back at once", async () => {
+    const inst = await provision({ ownerTelegramId: OWNER });
+    const update = privateText(client(812), `gives up ${inst.id}`);
+    const { modelCall } = await receiveOnly(inst, update);
+    if (!modelCall) throw new Error("not leased");
+    // The bot token can no longer be opened (sealed with a key this deployment does not have), and the job is
+    // on its last attempt: the object's run fails before it settles, and gives up.
+    const status = await stub(inst.id).status();
+    if (!status.ok || status.botId === null || status.botUsername === null) throw new Error("no bot");
+    const unknownKey = await importEncryptionKey("YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWI=");
+    const replaced = await stub(inst.id).replaceBotCredentials({
+      botTokenSealed: await encryptSecret(unknownKey, inst.botToken),
+      webhookSecretHash: await sha256Hex(await webhookSecret(inst.botToken)),
+      botId: status.botId,
+      botUsername: status.botUsername,
+    });
+    expect(replaced.ok).toBe(true);
+    await runInDurableObject(stub(inst.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE telegram_updates SET attempts = 4 WHERE update_id = ?", update.update_id);
+    });
+    const before = await balanceOf(inst);
+    expect(before.availableMicros).toBeLessThan(before.balanceMicros);
+    expect(await stub(inst.id).modelAnswered(update.update_id, modelCall.lease, answerOf("never sent"))).toEqual({
+      accepted: true,
+    });
+    await settle(500);
+    expect(await row(inst, update.update_id)).toMatchObject({ status: "done", attempts: 5 });
+    expect(await settles(inst)).toHaveLength(0);
+    expect(await balanceOf(inst)).toMatchObject({ balanceMicros: 50 * USD, availableMicros: 50 * USD });
   });
 });
