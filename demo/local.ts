@@ -3,6 +3,7 @@
  * child in a process group of its own that is always stopped again (success, failure, Ctrl-C or SIGTERM).
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -218,6 +219,17 @@ export async function startWorker(options: WorkerOptions, cleanup: Cleanup): Pro
     await new Promise((r) => setTimeout(r, 250));
   }
   return { origin, logPath: options.logPath, stop };
+}
+
+/** Secrets for one local run, fresh each time (never `.dev.vars`); `tag` names the run in the tokens. */
+export function localSecrets(tag: string) {
+  return {
+    ADMIN_TOKEN: `${tag}-admin-${randomUUID()}`,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    STRIPE_SECRET_KEY: `sk_test_${tag}`,
+    STRIPE_WEBHOOK_SECRET: `whsec_${tag}_${randomBytes(16).toString("hex")}`,
+    AI_API_KEY: `${tag}-ai-key`,
+  };
 }
 
 /** A fresh local Worker's ground: its secrets file, its environment and a D1 with the migrations applied. */

@@ -5,7 +5,7 @@
  * failed step on the first surprise, so CI runs it as a test. Every child process group is stopped in every case:
  * success, failure, Ctrl-C, SIGTERM or SIGHUP (see `Cleanup` in ./local.ts).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { formatUsd } from "../src/money";
 import { type RunningStandins, type SentRecord, startStandins } from "../standins";
 import { signInitData, webAppUrl } from "../standins/telegram-web-app";
 import { bold, buttons, dim, green, type Person, red, shown, TelegramDriver, yellow } from "./chat";
-import { Cleanup, freePort, type LocalWorker, prepareLocalWorker, startWorker, tail } from "./local";
+import { Cleanup, freePort, type LocalWorker, localSecrets, prepareLocalWorker, startWorker, tail } from "./local";
 
 const USD = 1_000_000;
 const INSTANCE_ID = "demo-olga";
@@ -25,13 +25,7 @@ const EVA: Person = { id: 5550001, name: "Eva", label: "Eva (client)" };
 const TOMAS: Person = { id: 5550002, name: "Tomáš", label: "Tomáš (client)" };
 
 /** Demo-only secrets, fresh per run; the Worker gets them from a throw-away env file, never from `.dev.vars`. */
-const SECRETS = {
-  ADMIN_TOKEN: `demo-admin-${randomUUID()}`,
-  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-  STRIPE_SECRET_KEY: "sk_test_demo",
-  STRIPE_WEBHOOK_SECRET: `whsec_demo_${randomBytes(16).toString("hex")}`,
-  AI_API_KEY: "demo-ai-key",
-};
+const SECRETS = localSecrets("demo");
 
 class StepFailed extends Error {}
 

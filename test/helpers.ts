@@ -19,6 +19,29 @@ export function stub(id: string): DurableObjectStub<CreditAccount> {
   return env.CREDIT_ACCOUNT.get(env.CREDIT_ACCOUNT.idFromName(id));
 }
 
+/**
+ * An account provisioned straight on its object (no admin API, no Telegram): `balanceUsd` of bonus, a bot that
+ * is never called. For tests of the ledger itself.
+ */
+export async function newAccount(balanceUsd: number, prefix = "acct") {
+  const id = freshId(prefix);
+  const s = stub(id);
+  const result = await s.provision({
+    instanceId: id,
+    ownerTelegramId: 5551,
+    license: "test",
+    bonusMicros: balanceUsd * USD,
+    apiKeyHash: "0".repeat(64),
+    webhookSecretHash: "1".repeat(64),
+    botTokenSealed: "v1.x.y",
+    botId: 1,
+    botUsername: "test_bot",
+    systemPrompt: null,
+  });
+  if (!result.ok) throw new Error(`provision failed: ${result.reason}`);
+  return { id, s };
+}
+
 export async function api(
   path: string,
   init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},

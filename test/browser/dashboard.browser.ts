@@ -10,12 +10,21 @@
  * Worker accepts a past time.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Cleanup, freePort, type LocalWorker, prepareLocalWorker, ROOT, startWorker, tail } from "../../demo/local";
+import {
+  Cleanup,
+  freePort,
+  type LocalWorker,
+  localSecrets,
+  prepareLocalWorker,
+  ROOT,
+  startWorker,
+  tail,
+} from "../../demo/local";
 import { startStandins } from "../../standins";
 import { signInitData, webAppUrl } from "../../standins/telegram-web-app";
 
@@ -31,13 +40,7 @@ const OWNER = { id: 4242001, first_name: "Olga", language_code: "en" };
 const CLIENTS = ["5550001", "5550002", "5550003", "5550004"];
 const INSTANCE = "browser-olga";
 const USD = 1_000_000;
-const SECRETS = {
-  ADMIN_TOKEN: `browser-admin-${randomUUID()}`,
-  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-  STRIPE_SECRET_KEY: "sk_test_browser",
-  STRIPE_WEBHOOK_SECRET: `whsec_browser_${randomBytes(16).toString("hex")}`,
-  AI_API_KEY: "browser-ai-key",
-};
+const SECRETS = localSecrets("browser");
 const BOT_TOKEN = `${700000 + Math.floor(Math.random() * 99999)}:AAE${randomUUID().replaceAll("-", "")}`;
 
 function check(condition: boolean, what: string, detail?: unknown): void {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
 import { ACCOUNT_MIGRATIONS } from "../../src/ledger/schema";
-import { freshId, stub, USD } from "../helpers";
+import { newAccount } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -14,21 +14,7 @@ const DAY = 86_400_000;
  */
 describe("active users per day", () => {
   it("are derived for an existing object by its schema step, then kept by the rollups", async () => {
-    const id = freshId("days");
-    const s = stub(id);
-    const provisioned = await s.provision({
-      instanceId: id,
-      ownerTelegramId: 5551,
-      license: "test",
-      bonusMicros: 100 * USD,
-      apiKeyHash: "0".repeat(64),
-      webhookSecretHash: "1".repeat(64),
-      botTokenSealed: "v1.x.y",
-      botId: 1,
-      botUsername: "test_bot",
-      systemPrompt: null,
-    });
-    expect(provisioned.ok).toBe(true);
+    const { s } = await newAccount(100, "days");
     const today = Math.floor(Date.now() / DAY);
     const result = await runInDurableObject(s, (_i, state) => {
       const sql = state.storage.sql;

@@ -3,28 +3,9 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/env";
 import { Ledger } from "../../src/ledger/ledger";
 import { ACCOUNT_MIGRATIONS } from "../../src/ledger/schema";
-import { freshId, stub, USD } from "../helpers";
+import { newAccount, USD } from "../helpers";
 
 const internal = { kind: "internal" } as const;
-
-async function newAccount(balanceUsd: number) {
-  const id = freshId("acct");
-  const s = stub(id);
-  const result = await s.provision({
-    instanceId: id,
-    ownerTelegramId: 5551,
-    license: "test",
-    bonusMicros: balanceUsd * USD,
-    apiKeyHash: "0".repeat(64),
-    webhookSecretHash: "1".repeat(64),
-    botTokenSealed: "v1.x.y",
-    botId: 1,
-    botUsername: "test_bot",
-    systemPrompt: null,
-  });
-  expect(result.ok).toBe(true);
-  return { id, s };
-}
 
 function charge(key: string, costMicros: number, operation: "response" | "knowhow_update" = "response") {
   return { idempotencyKey: key, operation, costMicros, fingerprint: `${operation}:${costMicros}` };
